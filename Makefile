@@ -1,0 +1,71 @@
+# dgram for Lua 5.4. `make demo` and `make test` install what is missing first.
+LUA      ?= lua5.4
+CC       ?= cc
+PKGS      = libuv lua5.4
+CFLAGS   ?= -O2 -g
+WARN      = -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
+SRC       = $(sort $(wildcard src/*.c))
+HDR       = src/dgram.h
+BUILD     = build
+SO        = $(BUILD)/dgram/core.so
+ASAN_SO   = $(BUILD)/asan/dgram/core.so
+LUA_PATH_DEV = ./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;
+BUSTED    = busted --lua=$(LUA)
+
+export LUA_PATH = $(LUA_PATH_DEV)
+export LUA_CPATH = ./$(BUILD)/?.so;;
+
+.PHONY: all deps test demo asan valgrind lint format install clean bench bench-quick
+
+all: $(SO)
+
+deps:
+	@sh tools/deps.sh
+
+$(SO): $(SRC) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $$(pkg-config --cflags $(PKGS)) $(SRC) \
+	  -o $@ $$(pkg-config --libs libuv)
+
+$(ASAN_SO): $(SRC) $(HDR)
+	@mkdir -p $(dir $@)
+	$(CC) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	  -fno-sanitize-recover=undefined $(WARN) -fPIC -shared \
+	  $$(pkg-config --cflags $(PKGS)) $(SRC) -o $@ $$(pkg-config --libs libuv)
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@sh spec/run.sh
+
+demo: deps
+	@$(MAKE) --no-print-directory all
+	@$(LUA) examples/demo.lua
+
+# The same specs with AddressSanitizer + UBSan loaded into lua5.4.
+asan: deps
+	@$(MAKE) --no-print-directory $(ASAN_SO)
+	@DGRAM_CPATH=./$(BUILD)/asan/?.so DGRAM_ASAN=1 sh spec/run.sh
+
+valgrind: deps
+	@$(MAKE) --no-print-directory all
+	@DGRAM_VALGRIND=1 sh spec/run.sh
+
+lint: deps
+	luacheck lua spec examples bench
+	clang-format --dry-run -Werror $(SRC) $(HDR)
+	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC)
+
+format:
+	clang-format -i $(SRC) $(HDR)
+
+install: deps
+	luarocks make --lua-version=5.4 dgram-scm-1.rockspec
+
+bench: deps all
+	@sh bench/run.sh full
+
+bench-quick: deps all
+	@sh bench/run.sh quick
+
+clean:
+	rm -rf $(BUILD)

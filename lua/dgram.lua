@@ -1,0 +1,84 @@
+-- dgram: Node.js's dgram UDP sockets for Lua 5.4.
+--
+-- The socket a script holds is the C core's userdata; this wrapper adds the
+-- EventEmitter methods to its metatable and the callback forms of bind, close and
+-- connect. `send` and every option setter are the core's own C functions.
+
+local core = require("dgram.core")
+local EventEmitter = require("dgram.emitter")
+
+local dgram = {
+  EventEmitter = EventEmitter,
+  core = core,
+  run = core.run,
+  backendFd = core.backendFd,
+  backendTimeout = core.backendTimeout,
+  setTimeout = core.setTimeout,
+  setInterval = core.setInterval,
+  clearTimeout = core.clearTimeout,
+  clearInterval = core.clearInterval,
+  version = core.version,
+}
+
+local Socket = core.Socket
+dgram.Socket = Socket
+
+local function raise(code, message)
+  error(core.error(code, message), 3)
+end
+
+for name, fn in pairs(EventEmitter) do
+  if type(fn) == "function" and name ~= "new" and name ~= "_events" then Socket[name] = fn end
+end
+
+-- The core calls one function per event: the listener itself when there is exactly one
+-- (no Lua loop on the receive path), else a dispatcher that emits to all of them.
+local core_events = { message = true, listening = true, close = true, error = true, connect = true }
+
+function Socket:_listenerschanged(name, list)
+  if not core_events[name] then return end
+  local handler
+  if list and #list == 1 then
+    handler = list[1]
+  elseif list then
+    local emit = EventEmitter.emit
+    handler = function(...) return emit(self, name, ...) end
+  end
+  self:_sethandler(name, handler)
+end
+
+-- Splits a trailing callback off Node-style arguments.
+local function split_callback(...)
+  local n = select("#", ...)
+  local last = n > 0 and select(n, ...) or nil
+  if type(last) == "function" then return last, n - 1, ... end
+  return nil, n, ...
+end
+
+local core_bind = Socket.bind
+function Socket:bind(...)
+  local args = table.pack(split_callback(...))
+  local cb, n = args[1], args[2]
+  core_bind(self, table.unpack(args, 3, n + 2))
+  if cb then self:once("listening", cb) end
+  return self
+end
+
+local core_close = Socket.close
+function Socket:close(cb)
+  if cb ~= nil and type(cb) ~= "function" then
+    raise("ERR_INVALID_ARG_TYPE",
+      ('The "callback" argument must be of type function. Received type %s'):format(type(cb)))
+  end
+  core_close(self)
+  if cb then self:once("close", cb) end
+  return self
+end
+
+function dgram.createSocket(options, cb)
+  local socket = core.createSocket(options)
+  if type(cb) == "function" then socket:on("message", cb) end
+  return socket
+end
+
+return dgram

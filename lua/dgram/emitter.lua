@@ -1,0 +1,157 @@
+-- Node's EventEmitter for Lua: on/once/off/emit and friends, in registration order.
+--
+-- Listener lists are copied on write, never mutated, so `emit` walks one without copying
+-- it and a listener added or removed during an emit takes effect from the next emit (as
+-- in Node). An object keeps its lists in the table `self:_events()` returns and hears of
+-- every change through `self:_listenerschanged(name, list)`; dgram's sockets use that to
+-- hand the C core the one function to call for each event.
+
+local EventEmitter = {}
+EventEmitter.__index = EventEmitter
+
+local origin = setmetatable({}, { __mode = "k" }) -- once-wrapper -> the user's function
+
+local function invalid_listener(value)
+  local err = {
+    code = "ERR_INVALID_ARG_TYPE",
+    message = ('The "listener" argument must be of type function. Received %s'):format(
+      value == nil and "nil" or "type " .. type(value)),
+  }
+  local ok, core = pcall(require, "dgram.core")
+  if ok and core.error then err = core.error(err.code, err.message) end
+  error(err, 3)
+end
+
+function EventEmitter.new(object)
+  return setmetatable(object or {}, EventEmitter)
+end
+
+function EventEmitter:_events()
+  local events = rawget(self, "_eventlists")
+  if not events then
+    events = {}
+    rawset(self, "_eventlists", events)
+  end
+  return events
+end
+
+function EventEmitter._listenerschanged() end
+
+local function set_list(self, name, list)
+  if list and #list == 0 then list = nil end
+  self:_events()[name] = list
+  self:_listenerschanged(name, list)
+end
+
+local function add(self, name, fn, prepend)
+  if type(fn) ~= "function" then invalid_listener(fn) end
+  local events = self:_events()
+  if events.newListener then self:emit("newListener", name, origin[fn] or fn) end
+  local old = events[name] or {}
+  local list = { prepend and fn or nil }
+  for i = 1, #old do list[#list + 1] = old[i] end
+  if not prepend then list[#list + 1] = fn end
+  set_list(self, name, list)
+  return self
+end
+
+local function once_wrapper(self, name, fn)
+  local fired = false
+  local function wrapper(...)
+    if fired then return end
+    fired = true
+    self:removeListener(name, wrapper)
+    return fn(...)
+  end
+  origin[wrapper] = fn
+  return wrapper
+end
+
+function EventEmitter:on(name, fn)
+  return add(self, name, fn, false)
+end
+EventEmitter.addListener = EventEmitter.on
+
+function EventEmitter:prependListener(name, fn)
+  return add(self, name, fn, true)
+end
+
+function EventEmitter:once(name, fn)
+  if type(fn) ~= "function" then invalid_listener(fn) end
+  return add(self, name, once_wrapper(self, name, fn), false)
+end
+
+function EventEmitter:prependOnceListener(name, fn)
+  if type(fn) ~= "function" then invalid_listener(fn) end
+  return add(self, name, once_wrapper(self, name, fn), true)
+end
+
+-- Removes the most recently added instance of fn (or of a once-wrapper around it).
+function EventEmitter:removeListener(name, fn)
+  if type(fn) ~= "function" then invalid_listener(fn) end
+  local old = self:_events()[name]
+  if not old then return self end
+  for i = #old, 1, -1 do
+    local l = old[i]
+    if l == fn or origin[l] == fn then
+      local list = {}
+      for j = 1, #old do
+        if j ~= i then list[#list + 1] = old[j] end
+      end
+      set_list(self, name, list)
+      if self:_events().removeListener then self:emit("removeListener", name, origin[l] or l) end
+      break
+    end
+  end
+  return self
+end
+EventEmitter.off = EventEmitter.removeListener
+
+function EventEmitter:removeAllListeners(name)
+  if name ~= nil then
+    set_list(self, name, nil)
+    return self
+  end
+  local names = {}
+  for n in pairs(self:_events()) do names[#names + 1] = n end
+  for _, n in ipairs(names) do set_list(self, n, nil) end
+  return self
+end
+
+-- Calls each listener of `name` in order; true if there was any. An 'error' with no
+-- listener is raised, as Node throws it.
+function EventEmitter:emit(name, ...)
+  local list = self:_events()[name]
+  if not list then
+    if name == "error" then error((...) or "Unhandled 'error' event", 0) end
+    return false
+  end
+  for i = 1, #list do list[i](...) end
+  return true
+end
+
+function EventEmitter:listeners(name)
+  local list, out = self:_events()[name] or {}, {}
+  for i = 1, #list do out[i] = origin[list[i]] or list[i] end
+  return out
+end
+
+function EventEmitter:rawListeners(name)
+  local list, out = self:_events()[name] or {}, {}
+  for i = 1, #list do out[i] = list[i] end
+  return out
+end
+
+function EventEmitter:listenerCount(name)
+  local list = self:_events()[name]
+  return list and #list or 0
+end
+
+function EventEmitter:eventNames()
+  local names = {}
+  for n in pairs(self:_events()) do names[#names + 1] = n end
+  table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
+  return names
+end
+
+return EventEmitter

@@ -1,0 +1,140 @@
+/* bind (explicit and implicit), connect, and the receive start that follows a bind. */
+#include "dgram.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static const char *any_address(const dgram_socket *s) {
+  return s->family == AF_INET6 ? "::" : "0.0.0.0";
+}
+
+/* SO_REUSEPORT must be set before bind(2), and libuv 1.44 has no flag for it. */
+static int open_reuseport_fd(dgram_socket *s) {
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)s->handle, &fd) == 0) return 0; /* a retried bind */
+  int sock = socket(s->family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return uv_translate_sys_error(errno);
+  int on = 1;
+  if (setsockopt(sock, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
+    int err = uv_translate_sys_error(errno);
+    close(sock);
+    return err;
+  }
+  int rc = uv_udp_open(s->handle, sock);
+  if (rc != 0) close(sock);
+  return rc;
+}
+
+static int apply_buffer_sizes(dgram_socket *s, const char **syscall) {
+  int rc = 0;
+  if (s->recv_buffer_size > 0) {
+    int v = s->recv_buffer_size;
+    *syscall = "uv_recv_buffer_size";
+    rc = uv_recv_buffer_size((uv_handle_t *)s->handle, &v);
+  }
+  if (rc == 0 && s->send_buffer_size > 0) {
+    int v = s->send_buffer_size;
+    *syscall = "uv_send_buffer_size";
+    rc = uv_send_buffer_size((uv_handle_t *)s->handle, &v);
+  }
+  return rc;
+}
+
+int socket_start_receiving(lua_State *L, dgram_socket *s) {
+  (void)L;
+  return uv_udp_recv_start(s->handle, recv_alloc, recv_on_data);
+}
+
+/* Binds to an IP literal now; 'listening' or 'error' follow on the next turn. */
+static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int port) {
+  struct sockaddr_storage ss;
+  unsigned flags = (s->reuse_addr ? UV_UDP_REUSEADDR : 0) | (s->ipv6_only ? UV_UDP_IPV6ONLY : 0);
+  const char *syscall = "bind";
+  int rc = socket_address_of(ip, port, s->family, &ss);
+  if (rc == 0 && s->reuse_port) rc = open_reuseport_fd(s);
+  if (rc == 0) rc = uv_udp_bind(s->handle, (struct sockaddr *)&ss, flags);
+  if (rc == 0) rc = apply_buffer_sizes(s, &syscall);
+  if (rc == 0) rc = socket_start_receiving(L, s);
+  if (rc != 0) {
+    s->state = SOCK_UNBOUND;
+    push_uv_error(L, rc, syscall, ip, port > 0 ? port : -1);
+    socket_drop_waiting(L, s, sidx, lua_gettop(L));
+    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
+    socket_release(L, s); /* the queued 'error' keeps it alive until emitted */
+    return;
+  }
+  s->state = SOCK_BOUND;
+  if (s->unrefd) uv_unref((uv_handle_t *)s->handle);
+  socket_defer_emit(L, s, sidx, EV_LISTENING, 0);
+  socket_flush_waiting(L, s, sidx);
+}
+
+/* The bind address came back from the resolver (string) or failed (error object). */
+static void bind_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int extra) {
+  if (s->state == SOCK_CLOSED) return;
+  if (!ok) {
+    s->state = SOCK_UNBOUND;
+    socket_drop_waiting(L, s, sidx, lua_gettop(L));
+    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
+    socket_release(L, s);
+    return;
+  }
+  bind_to(L, s, sidx, lua_tostring(L, -1), (int)lua_tointeger(L, extra));
+}
+
+/* Starts binding: the address at addr_idx (nil: any) and port. */
+static void bind_start(lua_State *L, dgram_socket *s, int sidx, int addr_idx, int port) {
+  const char *addr = lua_tostring(L, addr_idx);
+  if (addr == NULL || *addr == '\0') {
+    lua_pushstring(L, any_address(s));
+    lua_replace(L, addr_idx);
+    addr = lua_tostring(L, addr_idx);
+  }
+  s->state = SOCK_BINDING;
+  socket_anchor(L, s, sidx);
+  if (!resolve_needed(L, s, sidx, addr)) {
+    bind_to(L, s, sidx, addr, port);
+    return;
+  }
+  lua_pushinteger(L, port);
+  resolve_start(L, s, sidx, addr_idx, bind_resolved, lua_gettop(L));
+  lua_pop(L, 1);
+}
+
+int socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx) {
+  lua_pushnil(L);
+  bind_start(L, s, sidx, lua_gettop(L), 0);
+  lua_pop(L, 1);
+  return 0;
+}
+
+/* socket:bind([port][, address]) or socket:bind(options); the wrapper takes callbacks. */
+static int socket_bind(lua_State *L) {
+  dgram_socket *s = socket_check_open(L, 1);
+  if (s->state != SOCK_UNBOUND)
+    return raise_error(L, "ERR_SOCKET_ALREADY_BOUND", "Socket is already bound");
+  lua_settop(L, 3);
+  if (lua_istable(L, 2)) {
+    lua_getfield(L, 2, "port");
+    lua_getfield(L, 2, "address");
+  } else {
+    lua_pushvalue(L, 2);
+    lua_pushvalue(L, 3);
+  }
+  int port_idx = 4, addr_idx = 5;
+  int port = lua_isnil(L, port_idx) ? 0 : check_port(L, port_idx, 1);
+  if (!lua_isnil(L, addr_idx) && lua_type(L, addr_idx) != LUA_TSTRING)
+    return raise_error(L, "ERR_INVALID_ARG_TYPE",
+                       "The \"address\" argument must be of type string. Received %s",
+                       type_name(L, addr_idx));
+  bind_start(L, s, 1, addr_idx, port);
+  lua_settop(L, 1);
+  return 1;
+}
+
+void bind_register(lua_State *L) {
+  static const luaL_Reg methods[] = {{"bind", socket_bind}, {NULL, NULL}};
+  socket_add_methods(L, methods);
+}

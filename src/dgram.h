@@ -1,0 +1,161 @@
+/* What the C files of dgram.core share: the per-state loop, the socket and timer
+ * userdata, and the check/push helpers. */
+#ifndef DGRAM_H
+#define DGRAM_H
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <uv.h>
+
+#define DGRAM_SOCKET_MT "dgram.socket"
+#define DGRAM_TIMER_MT "dgram.timer"
+#define DGRAM_ERROR_MT "dgram.error"
+
+/* Receive slab: libuv's recvmmsg takes up to 20 datagrams of 64 KiB per call. */
+#define DGRAM_DGRAM_MAX (64 * 1024)
+#define DGRAM_SLAB_SIZE (20 * DGRAM_DGRAM_MAX)
+
+/* ---- the loop (loop.c) ------------------------------------------------------------ */
+
+/* What a deferred item does when the loop drains it. Each item carries four Lua values
+ * (owner, fn, arg1, arg2; nil where unused) kept in a table until it runs. */
+enum deferred_kind {
+  DEFER_CALL,     /* fn(arg1, arg2), arg2 replaced by `value` when has_value */
+  DEFER_EMIT,     /* emit `event` on the socket (owner) with `value` args: arg1, arg2 */
+  DEFER_CONTINUE  /* cont(L, item, base): C code with the four values at base..base+3 */
+};
+
+enum socket_event { EV_MESSAGE, EV_LISTENING, EV_CLOSE, EV_ERROR, EV_CONNECT, EV_COUNT };
+
+typedef struct dgram_socket dgram_socket;
+typedef struct deferred deferred;
+
+struct deferred {
+  unsigned char kind;
+  unsigned char event;
+  unsigned char has_value;
+  lua_Integer value;
+  void (*cont)(lua_State *L, const deferred *d, int base);
+  void *ptr;
+  int ref;
+};
+
+typedef struct dgram_loop {
+  uv_loop_t uv;
+  lua_State *L;      /* the thread inside dgram.run, NULL outside it */
+  int closing;       /* the Lua state is closing: callbacks must not touch Lua */
+  int error_ref;     /* registry ref of an error waiting to leave dgram.run */
+  int queue_ref;     /* registry ref of the table holding deferred items' Lua values */
+  deferred *queue;   /* ring of deferred items */
+  size_t queue_cap, queue_head, queue_len;
+  uv_idle_t idle;    /* keeps poll from blocking while items wait */
+  uv_check_t check;  /* drains the deferred items */
+  char *slab;        /* receive buffer shared by every socket of this loop */
+  struct send_req *free_reqs; /* recycled send requests */
+} dgram_loop;
+
+dgram_loop *loop_get(lua_State *L);
+void loop_open(lua_State *L);
+/* Pushes nothing; stores up to 4 Lua values taken from the stack top (nvalues of them:
+ * owner, fn, arg1, arg2 in that order, nil where unused) and pops them. */
+void loop_defer(lua_State *L, dgram_loop *loop, const deferred *d, int nvalues);
+/* Calls the function below its nargs arguments in protected mode; an error goes to the
+ * loop's pending slot and stops the loop. Returns 0 on success. */
+int loop_call(lua_State *L, dgram_loop *loop, int nargs);
+/* Stores `err` (stack top, popped) as the error dgram.run raises, stopping the loop. */
+void loop_fail(lua_State *L, dgram_loop *loop);
+/* The Lua state callbacks may use now, or NULL when they must not call Lua. */
+lua_State *loop_state(dgram_loop *loop);
+int loop_run(lua_State *L);
+int loop_backend_fd(lua_State *L);
+int loop_backend_timeout(lua_State *L);
+void *loop_alloc_req(dgram_loop *loop, size_t size);
+void loop_free_req(dgram_loop *loop, void *req);
+
+/* ---- the socket (socket.c, bind.c, options.c, send.c, recv.c, blocklist.c) ------- */
+
+enum socket_state { SOCK_UNBOUND, SOCK_BINDING, SOCK_BOUND, SOCK_CLOSED };
+enum connect_state { DISCONNECTED, CONNECTING, CONNECTED };
+
+/* Socket userdata user values. */
+enum { UV_HANDLERS = 1, UV_MESSAGE, UV_EVENTS, UV_PEER, UV_COUNT_ };
+#define SOCKET_NUSERVALUES (UV_COUNT_ - 1)
+
+struct dgram_socket {
+  uv_udp_t *handle;   /* malloc'd: libuv may outlive the userdata; NULL once closed */
+  dgram_loop *loop;
+  int self_ref;       /* registry anchor while bound, binding or closing */
+  int family;         /* AF_INET or AF_INET6 */
+  int state;          /* enum socket_state */
+  int connect_state;  /* enum connect_state */
+  unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1, unrefd : 1, close_emitted : 1;
+  int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
+  struct sockaddr_storage peer;           /* the last sender, its address string cached */
+  struct sockaddr_storage dest;           /* the last literal destination, parsed once */
+  char dest_host[INET6_ADDRSTRLEN + 32];
+  int dest_port;
+  struct blocklist *recv_block, *send_block;
+};
+
+dgram_socket *socket_check(lua_State *L, int idx);
+dgram_socket *socket_check_open(lua_State *L, int idx);
+void socket_add_methods(lua_State *L, const luaL_Reg *fns);
+void socket_anchor(lua_State *L, dgram_socket *s, int sidx);
+void socket_release(lua_State *L, dgram_socket *s);
+void socket_push(lua_State *L, dgram_socket *s);
+void socket_close_now(lua_State *L, dgram_socket *s, int sidx);
+/* Emits `ev` with the nargs values on the stack top (popped); the socket is at sidx. */
+void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs);
+/* Queues `ev` for a later loop turn; pops nargs (0..2) values. */
+void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs);
+/* Binds to the any-address on a random port (send, addMembership, connect). */
+int socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx);
+int socket_start_receiving(lua_State *L, dgram_socket *s);
+void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx);
+void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err);
+int socket_address_of(const char *ip, int port, int family, struct sockaddr_storage *out);
+const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, int *port);
+int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size, lua_Integer size);
+void socket_register(lua_State *L);
+void bind_register(lua_State *L);
+void options_register(lua_State *L);
+void send_register(lua_State *L);
+void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *a,
+                  unsigned flags);
+void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+struct blocklist *blocklist_check(lua_State *L, int opts, const char *name);
+int blocklist_match(const struct blocklist *b, const struct sockaddr *sa);
+void blocklist_free(struct blocklist *b);
+
+/* ---- name resolution (resolve.c) --------------------------------------------------- */
+
+/* The continuation of a resolution: the socket at sidx, the result on the stack top (an
+ * address string when ok, else an error value), the caller's extra value at extra. */
+typedef void (*resolve_cb)(lua_State *L, dgram_socket *s, int sidx, int ok, int extra);
+/* Whether `host` must go through a resolver (a custom lookup sees every address). */
+int resolve_needed(lua_State *L, dgram_socket *s, int sidx, const char *host);
+/* Resolves the host at host_idx for the socket's family; cb runs later, never inside. */
+void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
+                   int extra);
+
+/* ---- timers (timer.c) -------------------------------------------------------------- */
+void timer_register(lua_State *L);
+
+/* ---- errors and argument checks (errors.c) ----------------------------------------- */
+
+/* Pushes an error object; address may be NULL, port < 0 for none, errnum 0 for none. */
+void push_error(lua_State *L, const char *code, const char *message, const char *syscall,
+                int errnum, const char *address, int port);
+/* A libuv error from `syscall`, with message "<syscall> <CODE>[ address[:port]]". */
+void push_uv_error(lua_State *L, int errnum, const char *syscall, const char *address,
+                   int port);
+int raise_error(lua_State *L, const char *code, const char *fmt, ...);
+int raise_uv_error(lua_State *L, int errnum, const char *syscall, const char *address,
+                   int port);
+const char *type_name(lua_State *L, int idx);
+/* Node's validatePort: an integer (or numeric string) in 0..65535, 0 allowed if asked. */
+int check_port(lua_State *L, int idx, int allow_zero);
+void errors_register(lua_State *L);
+
+#endif

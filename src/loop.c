@@ -1,0 +1,239 @@
+/* The per-state loop: one uv_loop_t per lua_State, kept in the registry; the deferred
+ * queue that makes every callback "later"; dgram.run and the error hand-off. */
+#include "dgram.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char loop_key = 0; /* its address is the registry key */
+
+#define VALUES_PER_ITEM 4
+
+dgram_loop *loop_get(lua_State *L) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &loop_key);
+  dgram_loop *loop = lua_touserdata(L, -1);
+  lua_pop(L, 1);
+  return loop;
+}
+
+lua_State *loop_state(dgram_loop *loop) {
+  return loop->closing ? NULL : loop->L;
+}
+
+/* ---- the deferred queue ------------------------------------------------------------ */
+
+static void queue_drain(uv_check_t *check);
+
+/* The idle handle only keeps poll from blocking; the check handle does the work. */
+static void idle_nothing(uv_idle_t *idle) {
+  (void)idle;
+}
+
+static void queue_activate(dgram_loop *loop) {
+  uv_idle_start(&loop->idle, idle_nothing);
+  uv_check_start(&loop->check, queue_drain);
+}
+
+/* Doubles the ring, moving the items' Lua values to their new slots. */
+static void queue_grow(lua_State *L, dgram_loop *loop) {
+  size_t cap = loop->queue_cap ? loop->queue_cap * 2 : 64;
+  deferred *items = malloc(cap * sizeof *items);
+  if (items == NULL) luaL_error(L, "dgram: out of memory");
+  lua_createtable(L, (int)(cap * VALUES_PER_ITEM), 0);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
+  for (size_t i = 0; i < loop->queue_len; i++) {
+    size_t from = (loop->queue_head + i) % loop->queue_cap;
+    items[i] = loop->queue[from];
+    for (int k = 1; k <= VALUES_PER_ITEM; k++) {
+      lua_rawgeti(L, -1, (lua_Integer)(from * VALUES_PER_ITEM + k));
+      lua_rawseti(L, -3, (lua_Integer)(i * VALUES_PER_ITEM + k));
+    }
+  }
+  lua_pop(L, 1);
+  lua_rawseti(L, LUA_REGISTRYINDEX, loop->queue_ref);
+  free(loop->queue);
+  loop->queue = items;
+  loop->queue_cap = cap;
+  loop->queue_head = 0;
+}
+
+void loop_defer(lua_State *L, dgram_loop *loop, const deferred *d, int nvalues) {
+  if (loop->queue_len == loop->queue_cap) queue_grow(L, loop);
+  size_t pos = (loop->queue_head + loop->queue_len) % loop->queue_cap;
+  loop->queue[pos] = *d;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
+  for (int k = 1; k <= VALUES_PER_ITEM; k++) {
+    if (k <= nvalues) lua_pushvalue(L, k - nvalues - 2);
+    else lua_pushnil(L);
+    lua_rawseti(L, -2, (lua_Integer)(pos * VALUES_PER_ITEM + k));
+  }
+  lua_pop(L, 1 + nvalues);
+  if (loop->queue_len++ == 0) queue_activate(loop);
+}
+
+static void run_item(lua_State *L, dgram_loop *loop, const deferred *d, int base) {
+  switch (d->kind) {
+  case DEFER_CALL:
+    lua_pushvalue(L, base + 1);
+    lua_pushvalue(L, base + 2);
+    if (d->has_value)
+      lua_pushinteger(L, d->value);
+    else
+      lua_pushvalue(L, base + 3);
+    loop_call(L, loop, 2);
+    break;
+  case DEFER_EMIT: {
+    dgram_socket *s = lua_touserdata(L, base);
+    for (int i = 0; i < (int)d->value; i++) lua_pushvalue(L, base + 2 + i);
+    socket_emit(L, s, base, d->event, (int)d->value);
+    break;
+  }
+  case DEFER_CONTINUE: d->cont(L, d, base); break;
+  }
+}
+
+/* Runs the items queued before this turn; later ones wait for the next turn. */
+static void queue_drain(uv_check_t *check) {
+  dgram_loop *loop = check->data;
+  lua_State *L = loop_state(loop);
+  size_t n = loop->queue_len;
+  if (L == NULL) return;
+  while (n-- > 0 && loop->error_ref == LUA_NOREF) {
+    size_t pos = loop->queue_head;
+    deferred d = loop->queue[pos];
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
+    int base = lua_gettop(L) + 1;
+    for (int k = 1; k <= VALUES_PER_ITEM; k++) {
+      lua_rawgeti(L, base - 1, (lua_Integer)(pos * VALUES_PER_ITEM + k));
+      lua_pushnil(L);
+      lua_rawseti(L, base - 1, (lua_Integer)(pos * VALUES_PER_ITEM + k));
+    }
+    loop->queue_head = (pos + 1) % loop->queue_cap;
+    loop->queue_len--;
+    run_item(L, loop, &d, base);
+    lua_settop(L, base - 2);
+  }
+  if (loop->queue_len == 0) {
+    uv_idle_stop(&loop->idle);
+    uv_check_stop(&loop->check);
+  }
+}
+
+/* ---- calling Lua from callbacks ---------------------------------------------------- */
+
+static int traceback(lua_State *L) {
+  const char *msg = lua_tostring(L, 1);
+  if (msg != NULL && lua_type(L, 1) == LUA_TSTRING) luaL_traceback(L, L, msg, 1);
+  else lua_settop(L, 1);
+  return 1;
+}
+
+void loop_fail(lua_State *L, dgram_loop *loop) {
+  if (loop->error_ref == LUA_NOREF) loop->error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  else lua_pop(L, 1); /* the first error wins */
+  uv_stop(&loop->uv);
+}
+
+int loop_call(lua_State *L, dgram_loop *loop, int nargs) {
+  int fn = lua_gettop(L) - nargs;
+  lua_pushcfunction(L, traceback);
+  lua_insert(L, fn);
+  int rc = lua_pcall(L, nargs, 0, fn);
+  lua_remove(L, fn);
+  if (rc == LUA_OK) return 0;
+  loop_fail(L, loop);
+  return -1;
+}
+
+/* ---- dgram.run, backendFd, backendTimeout ------------------------------------------ */
+
+int loop_run(lua_State *L) {
+  static const char *const modes[] = {"default", "once", "nowait", NULL};
+  static const uv_run_mode uv_modes[] = {UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT};
+  int mode = luaL_checkoption(L, 1, "default", modes);
+  dgram_loop *loop = loop_get(L);
+  if (loop->L != NULL) return luaL_error(L, "dgram.run: cannot run the loop from a callback");
+  loop->L = L;
+  uv_run(&loop->uv, uv_modes[mode]);
+  loop->L = NULL;
+  if (loop->error_ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->error_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, loop->error_ref);
+    loop->error_ref = LUA_NOREF;
+    return lua_error(L);
+  }
+  lua_pushboolean(L, uv_loop_alive(&loop->uv));
+  return 1;
+}
+
+int loop_backend_fd(lua_State *L) {
+  lua_pushinteger(L, uv_backend_fd(&loop_get(L)->uv));
+  return 1;
+}
+
+int loop_backend_timeout(lua_State *L) {
+  lua_pushinteger(L, uv_backend_timeout(&loop_get(L)->uv));
+  return 1;
+}
+
+/* ---- recycled send requests -------------------------------------------------------- */
+
+struct free_req {
+  struct free_req *next;
+};
+
+void *loop_alloc_req(dgram_loop *loop, size_t size) {
+  struct free_req *r = (struct free_req *)loop->free_reqs;
+  if (r == NULL) return malloc(size);
+  loop->free_reqs = (struct send_req *)r->next;
+  return r;
+}
+
+void loop_free_req(dgram_loop *loop, void *req) {
+  struct free_req *r = req;
+  r->next = (struct free_req *)loop->free_reqs;
+  loop->free_reqs = (struct send_req *)r;
+}
+
+/* ---- the loop's lifetime ----------------------------------------------------------- */
+
+static void close_leftover(uv_handle_t *h, void *arg) {
+  (void)arg;
+  if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+/* The state is closing: close every handle and let libuv finish, calling no Lua. */
+static int loop_gc(lua_State *L) {
+  dgram_loop *loop = lua_touserdata(L, 1);
+  loop->closing = 1;
+  uv_walk(&loop->uv, close_leftover, NULL);
+  uv_run(&loop->uv, UV_RUN_DEFAULT);
+  uv_loop_close(&loop->uv);
+  free(loop->slab);
+  free(loop->queue);
+  for (struct free_req *r = (struct free_req *)loop->free_reqs, *next; r; r = next) {
+    next = r->next;
+    free(r);
+  }
+  return 0;
+}
+
+void loop_open(lua_State *L) {
+  if (loop_get(L) != NULL) return;
+  dgram_loop *loop = lua_newuserdatauv(L, sizeof *loop, 0);
+  memset(loop, 0, sizeof *loop);
+  int rc = uv_loop_init(&loop->uv);
+  if (rc != 0) luaL_error(L, "dgram: cannot create the loop: %s", uv_strerror(rc));
+  loop->error_ref = LUA_NOREF;
+  lua_createtable(L, 64 * VALUES_PER_ITEM, 0);
+  loop->queue_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  uv_idle_init(&loop->uv, &loop->idle);
+  uv_check_init(&loop->uv, &loop->check);
+  uv_unref((uv_handle_t *)&loop->check);
+  loop->check.data = loop;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, loop_gc);
+  lua_setfield(L, -2, "__gc");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &loop_key);
+}

@@ -1,0 +1,20 @@
+/* luaopen_dgram_core: the loop, the metatables and the function table. */
+#include "dgram.h"
+
+int luaopen_dgram_core(lua_State *L) {
+  static const luaL_Reg functions[] = {{"run", loop_run},
+                                       {"backendFd", loop_backend_fd},
+                                       {"backendTimeout", loop_backend_timeout},
+                                       {NULL, NULL}};
+  loop_open(L);
+  luaL_newlib(L, functions);
+  errors_register(L);
+  socket_register(L);
+  bind_register(L);
+  send_register(L);
+  options_register(L);
+  timer_register(L);
+  lua_pushliteral(L, "0.1.0");
+  lua_setfield(L, -2, "version");
+  return 1;
+}

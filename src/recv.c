@@ -1,0 +1,82 @@
+/* The receive path: one slab per loop, a cheap rinfo, the 'message' handler called
+ * directly from C. */
+#include "dgram.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  dgram_loop *loop = (dgram_loop *)h->loop;
+  (void)suggested;
+  if (loop->slab == NULL) loop->slab = malloc(DGRAM_SLAB_SIZE);
+  *buf = uv_buf_init(loop->slab, loop->slab ? DGRAM_SLAB_SIZE : 0);
+}
+
+static int same_peer(const struct sockaddr *a, const struct sockaddr_storage *cached) {
+  if (a->sa_family != cached->ss_family) return 0;
+  if (a->sa_family == AF_INET)
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+           ((const struct sockaddr_in *)cached)->sin_addr.s_addr;
+  const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
+  const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)cached;
+  return x->sin6_scope_id == y->sin6_scope_id &&
+         memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
+}
+
+/* rinfo = {address, family, port, size}; the address string is formatted once per peer. */
+static void push_rinfo(lua_State *L, dgram_socket *s, int sidx, const struct sockaddr *a,
+                       ssize_t size) {
+  lua_createtable(L, 0, 4);
+  if (same_peer(a, &s->peer) && lua_getiuservalue(L, sidx, UV_PEER) == LUA_TSTRING) {
+    lua_setfield(L, -2, "address");
+  } else {
+    char host[INET6_ADDRSTRLEN + 64];
+    int port;
+    if (lua_type(L, -1) != LUA_TTABLE) lua_pop(L, 1);
+    lua_pushstring(L, sockaddr_string(a, host, sizeof host, &port));
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, sidx, UV_PEER);
+    lua_setfield(L, -2, "address");
+    memcpy(&s->peer, a, a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                                 : sizeof(struct sockaddr_in));
+  }
+  if (a->sa_family == AF_INET6) lua_pushliteral(L, "IPv6");
+  else lua_pushliteral(L, "IPv4");
+  lua_setfield(L, -2, "family");
+  lua_pushinteger(L, ntohs(((const struct sockaddr_in *)a)->sin_port));
+  lua_setfield(L, -2, "port");
+  lua_pushinteger(L, size);
+  lua_setfield(L, -2, "size");
+}
+
+static void recv_error(lua_State *L, dgram_socket *s, int sidx, int err) {
+  push_uv_error(L, err, "recvmsg", NULL, -1);
+  if (s->loop->error_ref != LUA_NOREF) socket_defer_emit(L, s, sidx, EV_ERROR, 1);
+  else socket_emit(L, s, sidx, EV_ERROR, 1);
+}
+
+void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *a,
+                  unsigned flags) {
+  dgram_socket *s = h->data;
+  if (s == NULL || (n == 0 && a == NULL)) return; /* collected, or nothing (more) to read */
+  lua_State *L = loop_state(s->loop);
+  if (L == NULL) return;
+  if (a != NULL && s->recv_block != NULL && blocklist_match(s->recv_block, a)) return;
+  socket_push(L, s);
+  int sidx = lua_gettop(L);
+  if (n < 0) {
+    recv_error(L, s, sidx, (int)n);
+  } else if (flags & UV_UDP_PARTIAL) {
+    recv_error(L, s, sidx, UV_EMSGSIZE); /* never deliver a cut datagram as whole */
+  } else if (lua_getiuservalue(L, sidx, UV_MESSAGE) != LUA_TNIL) {
+    lua_pushlstring(L, buf->base, (size_t)n);
+    push_rinfo(L, s, sidx, a, n);
+    if (s->loop->error_ref == LUA_NOREF) {
+      loop_call(L, s->loop, 2);
+    } else { /* the loop is stopping: deliver it on the next run, in order */
+      lua_remove(L, -3);
+      socket_defer_emit(L, s, sidx, EV_MESSAGE, 2);
+    }
+  }
+  lua_settop(L, sidx - 1);
+}

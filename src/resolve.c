@@ -1,0 +1,216 @@
+/* Name resolution: IP literals, uv_getaddrinfo, and the `lookup` option's Lua hook. */
+#include "dgram.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- literals ---------------------------------------------------------------------- */
+
+int socket_address_of(const char *ip, int port, int family, struct sockaddr_storage *out) {
+  memset(out, 0, sizeof *out);
+  if (family == AF_INET) return uv_ip4_addr(ip, port, (struct sockaddr_in *)out);
+  return uv_ip6_addr(ip, port, (struct sockaddr_in6 *)out);
+}
+
+static int is_literal(const char *host) {
+  struct sockaddr_storage ss;
+  return socket_address_of(host, 0, AF_INET, &ss) == 0 ||
+         socket_address_of(host, 0, AF_INET6, &ss) == 0;
+}
+
+const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, int *port) {
+  buf[0] = '\0';
+  if (sa->sa_family == AF_INET6) {
+    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
+    uv_ip6_name(a6, buf, len);
+    *port = ntohs(a6->sin6_port);
+    if (a6->sin6_scope_id != 0) { /* a link-local address names its interface */
+      size_t used = strlen(buf), ifl = len - used - 1;
+      buf[used] = '%';
+      if (uv_if_indextoname(a6->sin6_scope_id, buf + used + 1, &ifl) != 0)
+        snprintf(buf + used + 1, len - used - 1, "%u", (unsigned)a6->sin6_scope_id);
+    }
+  } else if (sa->sa_family == AF_INET) {
+    uv_ip4_name((const struct sockaddr_in *)sa, buf, len);
+    *port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
+  }
+  return buf;
+}
+
+/* A custom `lookup` sees every address, as Node's does; the built-in one skips literals. */
+int resolve_needed(lua_State *L, dgram_socket *s, int sidx, const char *host) {
+  lua_getiuservalue(L, sidx, UV_HANDLERS);
+  int custom = lua_getfield(L, -1, "lookup") == LUA_TFUNCTION;
+  lua_pop(L, 2);
+  (void)s;
+  return custom || !is_literal(host);
+}
+
+/* ---- a resolution in flight -------------------------------------------------------- */
+
+/* The request's Lua side, kept by `ref`: {socket, host, extra}. */
+typedef struct resolve_req {
+  uv_getaddrinfo_t req;
+  dgram_socket *s;
+  resolve_cb cb;
+  int ref;
+} resolve_req;
+
+/* Runs the continuation with the result (address string or error) on the stack top. */
+static void resolve_finish(lua_State *L, dgram_socket *s, resolve_cb cb, int ref, int ok) {
+  int result = lua_gettop(L);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  luaL_unref(L, LUA_REGISTRYINDEX, ref);
+  lua_rawgeti(L, -1, 1); /* the socket */
+  lua_rawgeti(L, -2, 3); /* extra */
+  lua_pushvalue(L, result);
+  cb(L, s, result + 2, ok, result + 3);
+  lua_settop(L, result - 1);
+}
+
+static void push_addrinfo(lua_State *L, const struct addrinfo *ai, int family) {
+  char ip[INET6_ADDRSTRLEN + 64];
+  int port;
+  for (; ai != NULL; ai = ai->ai_next)
+    if (ai->ai_family == family) break;
+  if (ai == NULL) {
+    push_uv_error(L, UV_EAI_NONAME, "getaddrinfo", NULL, -1);
+    return;
+  }
+  lua_pushstring(L, sockaddr_string(ai->ai_addr, ip, sizeof ip, &port));
+}
+
+static void getaddrinfo_done(uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+  resolve_req *r = req->data;
+  dgram_loop *loop = (dgram_loop *)req->loop;
+  lua_State *L = loop_state(loop);
+  if (L != NULL) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref);
+    lua_rawgeti(L, -1, 2);
+    const char *host = lua_tostring(L, -1);
+    if (status == 0) push_addrinfo(L, res, r->s->family);
+    else push_uv_error(L, status, "getaddrinfo", host, -1);
+    if (status != 0 || lua_istable(L, -1)) { /* Node's dns errors name the host */
+      lua_pushvalue(L, -2);
+      lua_setfield(L, -2, "hostname");
+    }
+    lua_replace(L, -3);
+    lua_pop(L, 1);
+    resolve_finish(L, r->s, r->cb, r->ref, lua_type(L, -1) == LUA_TSTRING);
+    lua_pop(L, 1);
+  }
+  uv_freeaddrinfo(res);
+  free(r);
+}
+
+/* ---- the `lookup` option, and failures reported later ------------------------------ */
+
+/* A resolution finished on the Lua side: the continuation runs on a later turn. */
+typedef struct lookup_state {
+  dgram_socket *s;
+  resolve_cb cb;
+  int ref;
+  int done;
+} lookup_state;
+
+static void lookup_continue(lua_State *L, const deferred *d, int base) {
+  lookup_state *st = lua_touserdata(L, base);
+  lua_pushvalue(L, base + 2);
+  resolve_finish(L, st->s, st->cb, st->ref, (int)d->value);
+  lua_pop(L, 1);
+}
+
+/* Queues the result on the stack top (popped) for the state at st_idx. */
+static void lookup_defer(lua_State *L, int st_idx, int ok) {
+  st_idx = lua_absindex(L, st_idx);
+  lookup_state *st = lua_touserdata(L, st_idx);
+  deferred d = {DEFER_CONTINUE, 0, 0, ok, lookup_continue, NULL, 0};
+  st->done = 1;
+  lua_pushvalue(L, st_idx);
+  lua_pushnil(L);
+  lua_rotate(L, -3, -1); /* state, nil, result */
+  loop_defer(L, st->s->loop, &d, 3);
+}
+
+/* cb(err, address, family) as handed to the user's lookup; a second call is ignored. */
+static int lookup_callback(lua_State *L) {
+  lookup_state *st = lua_touserdata(L, lua_upvalueindex(1));
+  if (st->done) return 0;
+  int ok = 0;
+  if (!lua_isnoneornil(L, 1)) {
+    lua_pushvalue(L, 1);
+  } else if (lua_type(L, 2) == LUA_TSTRING) {
+    lua_pushvalue(L, 2);
+    ok = 1;
+  } else {
+    lua_pushfstring(L, "The \"address\" argument must be of type string. Received %s",
+                    type_name(L, 2));
+    push_error(L, "ERR_INVALID_ARG_TYPE", lua_tostring(L, -1), NULL, 0, NULL, -1);
+    lua_remove(L, -2);
+  }
+  lookup_defer(L, lua_upvalueindex(1), ok);
+  return 0;
+}
+
+static lookup_state *push_lookup_state(lua_State *L, dgram_socket *s, resolve_cb cb, int ref) {
+  lookup_state *st = lua_newuserdatauv(L, sizeof *st, 0);
+  st->s = s;
+  st->cb = cb;
+  st->ref = ref;
+  st->done = 0;
+  return st;
+}
+
+static void lookup_call(lua_State *L, dgram_socket *s, int host_idx, resolve_cb cb, int ref) {
+  push_lookup_state(L, s, cb, ref);
+  int st = lua_gettop(L);
+  lua_getfield(L, -2, "lookup");
+  lua_pushvalue(L, host_idx);
+  lua_pushinteger(L, s->family == AF_INET6 ? 6 : 4);
+  lua_pushvalue(L, st);
+  lua_pushcclosure(L, lookup_callback, 1);
+  /* A lookup that raises fails the operation later, like one that reports an error. */
+  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
+    if (!((lookup_state *)lua_touserdata(L, st))->done) lookup_defer(L, st, 0);
+    else lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
+                   int extra) {
+  lua_createtable(L, 3, 0);
+  lua_pushvalue(L, sidx);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, host_idx);
+  lua_rawseti(L, -2, 2);
+  lua_pushvalue(L, extra);
+  lua_rawseti(L, -2, 3);
+  int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_getiuservalue(L, sidx, UV_HANDLERS);
+  if (lua_getfield(L, -1, "lookup") == LUA_TFUNCTION) {
+    lua_pop(L, 1);
+    lookup_call(L, s, host_idx, cb, ref);
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 2);
+  struct addrinfo hints;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = s->family;
+  hints.ai_socktype = SOCK_DGRAM;
+  resolve_req *r = malloc(sizeof *r);
+  int rc = r ? 0 : UV_ENOMEM;
+  if (r != NULL) {
+    r->s = s, r->cb = cb, r->ref = ref, r->req.data = r;
+    rc = uv_getaddrinfo(&s->loop->uv, &r->req, getaddrinfo_done, lua_tostring(L, host_idx),
+                        NULL, &hints);
+  }
+  if (rc != 0) {
+    free(r);
+    push_lookup_state(L, s, cb, ref);
+    push_uv_error(L, rc, "getaddrinfo", lua_tostring(L, host_idx), -1);
+    lookup_defer(L, -2, 0);
+    lua_pop(L, 1);
+  }
+}

@@ -1,0 +1,406 @@
+/* The send path: Node's argument forms, try_send first, queued sends, callbacks. */
+#include "dgram.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BUFS 64
+
+/* A send the kernel could not take at once: libuv holds it until its callback. */
+typedef struct send_req {
+  uv_udp_send_t req;
+  int data_ref, cb_ref;
+  size_t bytes;
+  struct sockaddr_storage dest;
+} send_req;
+
+/* A send in flight: what the Lua values of one send are, by stack index. */
+typedef struct send_args {
+  int data;   /* a string or an array of strings */
+  size_t off, len; /* the slice of a string */
+  int port;
+  int host;   /* a string or nil (the default address) */
+  int cb;     /* a function or 0 */
+} send_args;
+
+/* ---- completion -------------------------------------------------------------------- */
+
+/* Reports a failed send later: the error object (stack top, popped) goes to the
+ * callback, or is emitted as 'error' without one. */
+static void send_fail(lua_State *L, dgram_socket *s, int sidx, int cb) {
+  if (cb) {
+    deferred d = {DEFER_CALL, 0, 0, 0, NULL, NULL, 0};
+    lua_pushnil(L);
+    lua_pushvalue(L, cb);
+    lua_rotate(L, -3, -1); /* owner, fn, err */
+    loop_defer(L, s->loop, &d, 3);
+  } else {
+    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
+  }
+}
+
+/* Reports a send's outcome later: cb(nil, bytes) / cb(err), or 'error' without one. */
+static void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
+                        const struct sockaddr *dest) {
+  if (status >= 0) {
+    if (!cb) return;
+    deferred d = {DEFER_CALL, 0, 1, status, NULL, NULL, 0};
+    lua_pushnil(L);
+    lua_pushvalue(L, cb);
+    loop_defer(L, s->loop, &d, 2);
+    return;
+  }
+  if (status == UV_ECANCELED && !cb) return; /* the user closed it: nothing to tell */
+  char ip[INET6_ADDRSTRLEN + 64] = "";
+  int port = -1;
+  if (dest != NULL) sockaddr_string(dest, ip, sizeof ip, &port);
+  push_uv_error(L, status, "send", dest ? ip : NULL, port);
+  send_fail(L, s, sidx, cb);
+}
+
+static void send_report_blocked(lua_State *L, dgram_socket *s, int sidx, int cb,
+                                const struct sockaddr *dest) {
+  char ip[INET6_ADDRSTRLEN + 64] = "";
+  int port = -1;
+  sockaddr_string(dest, ip, sizeof ip, &port);
+  lua_pushfstring(L, "IP(%s) is blocked by net.BlockList", ip);
+  push_error(L, "ERR_IP_BLOCKED", lua_tostring(L, -1), NULL, 0, ip, port);
+  lua_remove(L, -2);
+  send_fail(L, s, sidx, cb);
+}
+
+static void send_done(uv_udp_send_t *req, int status) {
+  send_req *r = (send_req *)req;
+  dgram_loop *loop = (dgram_loop *)req->handle->loop;
+  dgram_socket *s = req->handle->data;
+  lua_State *L = loop_state(loop);
+  if (L != NULL && s != NULL) {
+    luaL_unref(L, LUA_REGISTRYINDEX, r->data_ref);
+    socket_push(L, s);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->cb_ref);
+    luaL_unref(L, LUA_REGISTRYINDEX, r->cb_ref);
+    int top = lua_gettop(L);
+    send_report(L, s, top - 1, lua_isnil(L, top) ? 0 : top,
+                status < 0 ? status : (int)r->bytes, (struct sockaddr *)&r->dest);
+    lua_settop(L, top - 2);
+  }
+  loop_free_req(loop, r);
+}
+
+/* ---- sending now ------------------------------------------------------------------- */
+
+static size_t fill_bufs(lua_State *L, const send_args *a, uv_buf_t *bufs, size_t *nbytes) {
+  size_t n = 0;
+  *nbytes = 0;
+  if (lua_type(L, a->data) == LUA_TSTRING) {
+    bufs[n++] = uv_buf_init((char *)lua_tostring(L, a->data) + a->off, (unsigned)a->len);
+  } else {
+    lua_Integer count = luaL_len(L, a->data);
+    for (lua_Integer i = 1; i <= count; i++) {
+      size_t len;
+      lua_rawgeti(L, a->data, i);
+      const char *p = lua_tolstring(L, -1, &len);
+      lua_pop(L, 1); /* the array keeps it alive */
+      bufs[n++] = uv_buf_init((char *)p, (unsigned)len);
+    }
+    if (n == 0) bufs[n++] = uv_buf_init("", 0);
+  }
+  for (size_t i = 0; i < n; i++) *nbytes += bufs[i].len;
+  return n;
+}
+
+static void push_data_copy(lua_State *L, int data) {
+  if (lua_type(L, data) == LUA_TSTRING) {
+    lua_pushvalue(L, data);
+    return;
+  }
+  lua_Integer n = luaL_len(L, data);
+  lua_createtable(L, (int)n, 0);
+  for (lua_Integer i = 1; i <= n; i++) {
+    lua_rawgeti(L, data, i);
+    lua_rawseti(L, -2, i);
+  }
+}
+
+/* Sends the datagram to `dest` (NULL on a connected socket); the kernel queue first. */
+static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a,
+                     const struct sockaddr *dest) {
+  uv_buf_t bufs[MAX_BUFS];
+  size_t nbytes;
+  size_t n = fill_bufs(L, a, bufs, &nbytes);
+  if (dest != NULL && s->send_block != NULL && blocklist_match(s->send_block, dest)) {
+    send_report_blocked(L, s, sidx, a->cb, dest);
+    return;
+  }
+  int rc = uv_udp_try_send(s->handle, bufs, (unsigned)n, dest);
+  if (rc != UV_EAGAIN) {
+    send_report(L, s, sidx, a->cb, rc, dest);
+    return;
+  }
+  send_req *r = loop_alloc_req(s->loop, sizeof *r);
+  if (r == NULL) luaL_error(L, "dgram: out of memory");
+  r->bytes = nbytes;
+  if (dest != NULL) memcpy(&r->dest, dest, sizeof r->dest);
+  else uv_udp_getpeername(s->handle, (struct sockaddr *)&r->dest, &(int){sizeof r->dest});
+  rc = uv_udp_send(&r->req, s->handle, bufs, (unsigned)n, dest, send_done);
+  if (rc != 0) {
+    loop_free_req(s->loop, r);
+    send_report(L, s, sidx, a->cb, rc, dest);
+    return;
+  }
+  push_data_copy(L, a->data); /* the user may change an array after send returns */
+  r->data_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (a->cb) lua_pushvalue(L, a->cb);
+  else lua_pushnil(L);
+  r->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+/* ---- where to: literal, resolver, or after the bind -------------------------------- */
+
+/* Packs a send into a table {data, port, host, cb} to finish it later. */
+static void send_pack(lua_State *L, const send_args *a) {
+  lua_createtable(L, 4, 0);
+  size_t len;
+  const char *p = lua_tolstring(L, a->data, &len);
+  if (p != NULL && (a->off != 0 || a->len != len)) lua_pushlstring(L, p + a->off, a->len);
+  else push_data_copy(L, a->data);
+  lua_rawseti(L, -2, 1);
+  lua_pushinteger(L, a->port);
+  lua_rawseti(L, -2, 2);
+  if (a->host) lua_pushvalue(L, a->host), lua_rawseti(L, -2, 3);
+  if (a->cb) lua_pushvalue(L, a->cb), lua_rawseti(L, -2, 4);
+}
+
+/* Pushes the packed send's values and points `a` at them. */
+static void send_unpack(lua_State *L, int idx, send_args *a) {
+  int base = lua_gettop(L);
+  for (int i = 1; i <= 4; i++) lua_rawgeti(L, idx, i);
+  a->data = base + 1;
+  a->off = 0;
+  a->len = lua_type(L, a->data) == LUA_TSTRING ? luaL_len(L, a->data) : 0;
+  a->port = (int)lua_tointeger(L, base + 2);
+  a->host = lua_isnil(L, base + 3) ? 0 : base + 3;
+  a->cb = lua_isnil(L, base + 4) ? 0 : base + 4;
+}
+
+static void send_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int extra) {
+  int result = lua_gettop(L);
+  send_args a;
+  send_unpack(L, extra, &a);
+  if (s->state == SOCK_CLOSED) {
+    if (!a.cb) return;
+    push_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running", NULL, 0, NULL, -1);
+    send_fail(L, s, sidx, a.cb);
+  } else if (!ok) {
+    lua_pushvalue(L, result);
+    send_fail(L, s, sidx, a.cb);
+  } else {
+    struct sockaddr_storage dest;
+    int rc = socket_address_of(lua_tostring(L, result), a.port, s->family, &dest);
+    if (rc == 0) send_now(L, s, sidx, &a, (struct sockaddr *)&dest);
+    else send_report(L, s, sidx, a.cb, rc, NULL);
+  }
+  lua_settop(L, result);
+}
+
+/* The last literal destination, parsed once: a server answers the same peer often. */
+static int dest_of(dgram_socket *s, const char *host, int port, struct sockaddr **out) {
+  if (port != s->dest_port || strcmp(host, s->dest_host) != 0) {
+    int rc = socket_address_of(host, port, s->family, &s->dest);
+    if (rc != 0) return rc;
+    size_t n = strlen(host);
+    if (n >= sizeof s->dest_host) n = 0;
+    memcpy(s->dest_host, host, n);
+    s->dest_host[n] = '\0';
+    s->dest_port = n ? port : -1;
+  }
+  *out = (struct sockaddr *)&s->dest;
+  return 0;
+}
+
+static void send_dispatch(lua_State *L, dgram_socket *s, int sidx, const send_args *a) {
+  if (s->connect_state == CONNECTED) {
+    send_now(L, s, sidx, a, NULL);
+    return;
+  }
+  const char *host = a->host ? lua_tostring(L, a->host) : NULL;
+  if (host == NULL || *host == '\0') host = s->family == AF_INET6 ? "::1" : "127.0.0.1";
+  if (resolve_needed(L, s, sidx, host)) {
+    lua_pushstring(L, host);
+    send_pack(L, a);
+    resolve_start(L, s, sidx, lua_gettop(L) - 1, send_resolved, lua_gettop(L));
+    lua_pop(L, 2);
+    return;
+  }
+  struct sockaddr *dest;
+  int rc = dest_of(s, host, a->port, &dest);
+  if (rc == 0) send_now(L, s, sidx, a, dest);
+  else send_report(L, s, sidx, a->cb, rc, NULL);
+}
+
+/* Sends queued while the socket was binding go out now that it is bound. */
+void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx) {
+  lua_getiuservalue(L, sidx, UV_HANDLERS);
+  if (lua_getfield(L, -1, "_waiting") == LUA_TTABLE) {
+    int list = lua_gettop(L);
+    lua_pushnil(L);
+    lua_setfield(L, list - 1, "_waiting");
+    lua_Integer n = luaL_len(L, list);
+    for (lua_Integer i = 1; i <= n; i++) {
+      int top = lua_gettop(L);
+      send_args a;
+      lua_rawgeti(L, list, i);
+      send_unpack(L, top + 1, &a);
+      send_dispatch(L, s, sidx, &a);
+      lua_settop(L, top);
+    }
+  }
+  lua_pop(L, 2);
+}
+
+/* The bind failed or the socket closed: queued sends report the error (at err). */
+void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err) {
+  lua_getiuservalue(L, sidx, UV_HANDLERS);
+  if (lua_getfield(L, -1, "_waiting") == LUA_TTABLE) {
+    int list = lua_gettop(L);
+    lua_pushnil(L);
+    lua_setfield(L, list - 1, "_waiting");
+    lua_Integer n = luaL_len(L, list);
+    for (lua_Integer i = 1; i <= n; i++) {
+      lua_rawgeti(L, list, i);
+      if (lua_rawgeti(L, -1, 4) == LUA_TFUNCTION) {
+        lua_pushvalue(L, err);
+        send_fail(L, s, sidx, lua_gettop(L) - 1);
+      }
+      lua_pop(L, 2);
+    }
+  }
+  lua_pop(L, 2);
+}
+
+static void send_wait(lua_State *L, int sidx, const send_args *a) {
+  lua_getiuservalue(L, sidx, UV_HANDLERS);
+  if (lua_getfield(L, -1, "_waiting") != LUA_TTABLE) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "_waiting");
+  }
+  send_pack(L, a);
+  lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+  lua_pop(L, 2);
+}
+
+/* ---- socket:send(msg, [offset, length,] [port, [address,]] [callback]) ------------- */
+
+/* JavaScript's truthiness, which Node's argument shuffling relies on. */
+static int truthy(lua_State *L, int idx) {
+  switch (lua_type(L, idx)) {
+  case LUA_TNIL: return 0;
+  case LUA_TBOOLEAN: return lua_toboolean(L, idx);
+  case LUA_TNUMBER: return lua_tonumber(L, idx) != 0;
+  case LUA_TSTRING: return luaL_len(L, idx) != 0;
+  default: return 1;
+  }
+}
+
+static void check_message(lua_State *L, int idx) {
+  if (lua_type(L, idx) == LUA_TSTRING) return;
+  if (lua_type(L, idx) == LUA_TTABLE) {
+    lua_Integer n = luaL_len(L, idx);
+    for (lua_Integer i = 1; i <= n; i++) {
+      int t = lua_rawgeti(L, idx, i);
+      lua_pop(L, 1);
+      if (t != LUA_TSTRING)
+        raise_error(L, "ERR_INVALID_ARG_TYPE",
+                    "The \"buffer list arguments\" argument must be an array of strings. "
+                    "Received %s at index %d",
+                    lua_typename(L, t), (int)i);
+    }
+    if (n > MAX_BUFS)
+      raise_error(L, "ERR_OUT_OF_RANGE", "A datagram takes at most %d strings", MAX_BUFS);
+    return;
+  }
+  raise_error(L, "ERR_INVALID_ARG_TYPE",
+              "The \"buffer\" argument must be of type string or an array of strings. "
+              "Received %s",
+              type_name(L, idx));
+}
+
+static size_t check_slice_arg(lua_State *L, int idx, const char *name, size_t limit) {
+  if (lua_type(L, idx) != LUA_TNUMBER)
+    raise_error(L, "ERR_INVALID_ARG_TYPE",
+                "The \"%s\" argument must be of type number. Received %s", name,
+                type_name(L, idx));
+  lua_Number n = lua_tonumber(L, idx);
+  if (!(n >= 0) || n > (lua_Number)limit)
+    raise_error(L, "ERR_BUFFER_OUT_OF_BOUNDS", "\"%s\" is outside of buffer bounds", name);
+  return (size_t)n;
+}
+
+static void check_slice(lua_State *L, send_args *a, int offset, int length) {
+  if (lua_type(L, a->data) != LUA_TSTRING)
+    raise_error(L, "ERR_INVALID_ARG_TYPE",
+                "The \"buffer\" argument must be of type string when offset and length "
+                "are given. Received %s",
+                type_name(L, a->data));
+  size_t size = luaL_len(L, a->data);
+  a->off = check_slice_arg(L, offset, "offset", size);
+  a->len = check_slice_arg(L, length, "length", size - a->off);
+}
+
+static int socket_send(lua_State *L) {
+  dgram_socket *s = socket_check(L, 1);
+  lua_settop(L, 7);
+  send_args a = {2, 0, 0, 0, 0, 0};
+  int offset = 3, length = 4, port = 5, address = 6, cb = 7, sliced;
+  check_message(L, 2);
+  if (s->connect_state != CONNECTED) {
+    sliced = truthy(L, address) || (truthy(L, port) && !lua_isfunction(L, port));
+    if (!sliced) cb = port, port = offset, address = length;
+  } else {
+    sliced = lua_type(L, length) == LUA_TNUMBER;
+    if (sliced && lua_isfunction(L, port)) cb = port, port = 0;
+    if (!sliced) cb = offset, port = lua_type(L, offset) == LUA_TNUMBER ? offset : length;
+    if ((port && truthy(L, port)) || truthy(L, address))
+      return raise_error(L, "ERR_SOCKET_DGRAM_IS_CONNECTED", "Already connected");
+  }
+  if (sliced) check_slice(L, &a, offset, length);
+  else a.len = lua_type(L, 2) == LUA_TSTRING ? luaL_len(L, 2) : 0;
+  if (s->connect_state != CONNECTED) a.port = check_port(L, port, 0);
+  a.cb = lua_isfunction(L, cb) ? cb : 0;
+  if (lua_isfunction(L, address)) {
+    a.cb = address;
+  } else if (!lua_isnil(L, address)) {
+    if (lua_type(L, address) != LUA_TSTRING)
+      return raise_error(L, "ERR_INVALID_ARG_TYPE",
+                         "The \"address\" argument must be of type string. Received %s",
+                         type_name(L, address));
+    a.host = address;
+  }
+  socket_check_open(L, 1);
+  if (s->state == SOCK_UNBOUND) socket_bind_implicit(L, s, 1);
+  if (s->state == SOCK_BINDING) send_wait(L, 1, &a);
+  else if (s->state == SOCK_BOUND) send_dispatch(L, s, 1, &a);
+  return 0;
+}
+
+static int socket_send_queue_size(lua_State *L) {
+  dgram_socket *s = socket_check_open(L, 1);
+  lua_pushinteger(L, (lua_Integer)uv_udp_get_send_queue_size(s->handle));
+  return 1;
+}
+
+static int socket_send_queue_count(lua_State *L) {
+  dgram_socket *s = socket_check_open(L, 1);
+  lua_pushinteger(L, (lua_Integer)uv_udp_get_send_queue_count(s->handle));
+  return 1;
+}
+
+void send_register(lua_State *L) {
+  static const luaL_Reg methods[] = {{"send", socket_send},
+                                     {"getSendQueueSize", socket_send_queue_size},
+                                     {"getSendQueueCount", socket_send_queue_count},
+                                     {NULL, NULL}};
+  socket_add_methods(L, methods);
+}

@@ -1,0 +1,325 @@
+/* The socket userdata: creation, lifetime (anchor, close, __gc), events, address, ref. */
+#include "dgram.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const event_names[EV_COUNT] = {"message", "listening", "close", "error",
+                                                  "connect"};
+
+dgram_socket *socket_check(lua_State *L, int idx) {
+  return luaL_checkudata(L, idx, DGRAM_SOCKET_MT);
+}
+
+dgram_socket *socket_check_open(lua_State *L, int idx) {
+  dgram_socket *s = socket_check(L, idx);
+  if (s->state == SOCK_CLOSED) raise_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running");
+  return s;
+}
+
+/* ---- lifetime ---------------------------------------------------------------------- */
+
+/* While libuv may call back about it, the socket is referenced from the registry. */
+void socket_anchor(lua_State *L, dgram_socket *s, int sidx) {
+  if (s->self_ref != LUA_NOREF) return;
+  lua_pushvalue(L, sidx);
+  s->self_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+void socket_release(lua_State *L, dgram_socket *s) {
+  luaL_unref(L, LUA_REGISTRYINDEX, s->self_ref);
+  s->self_ref = LUA_NOREF;
+}
+
+void socket_push(lua_State *L, dgram_socket *s) {
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->self_ref);
+}
+
+static void socket_on_close(uv_handle_t *h) {
+  dgram_socket *s = h->data;
+  free(h);
+  if (s == NULL) return; /* collected, or the state is closing */
+  s->handle = NULL;
+  lua_State *L = loop_state(s->loop);
+  if (L == NULL) return;
+  socket_push(L, s);
+  socket_defer_emit(L, s, lua_gettop(L), EV_CLOSE, 0);
+  lua_pop(L, 1);
+  socket_release(L, s); /* the queued 'close' keeps it alive until emitted */
+}
+
+void socket_close_now(lua_State *L, dgram_socket *s, int sidx) {
+  push_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running", NULL, 0, NULL, -1);
+  socket_drop_waiting(L, s, sidx, lua_gettop(L));
+  lua_pop(L, 1);
+  s->state = SOCK_CLOSED;
+  socket_anchor(L, s, sidx);
+  uv_udp_recv_stop(s->handle);
+  uv_close((uv_handle_t *)s->handle, socket_on_close);
+}
+
+static int socket_close(lua_State *L) {
+  dgram_socket *s = socket_check_open(L, 1);
+  socket_close_now(L, s, 1);
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int socket_toclose(lua_State *L) {
+  dgram_socket *s = socket_check(L, 1);
+  if (s->state != SOCK_CLOSED) socket_close_now(L, s, 1);
+  return 0;
+}
+
+/* Collected (never bound, or closed) or the state is closing: free without Lua. */
+static int socket_gc(lua_State *L) {
+  dgram_socket *s = lua_touserdata(L, 1);
+  if (s->handle != NULL) {
+    s->handle->data = NULL;
+    if (!uv_is_closing((uv_handle_t *)s->handle))
+      uv_close((uv_handle_t *)s->handle, socket_on_close);
+    s->handle = NULL;
+  }
+  s->state = SOCK_CLOSED;
+  blocklist_free(s->recv_block);
+  blocklist_free(s->send_block);
+  s->recv_block = s->send_block = NULL;
+  return 0;
+}
+
+/* ---- events ------------------------------------------------------------------------ */
+
+void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
+  if (ev == EV_CLOSE) s->close_emitted = 1;
+  else if (s->close_emitted && (ev == EV_MESSAGE || ev == EV_ERROR)) {
+    lua_pop(L, nargs);
+    return;
+  }
+  if (ev == EV_LISTENING && s->state == SOCK_CLOSED) {
+    lua_pop(L, nargs);
+    return;
+  }
+  if (ev == EV_MESSAGE) {
+    lua_getiuservalue(L, sidx, UV_MESSAGE);
+  } else {
+    lua_getiuservalue(L, sidx, UV_HANDLERS);
+    lua_getfield(L, -1, event_names[ev]);
+    lua_remove(L, -2);
+  }
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    if (ev == EV_ERROR) { /* Node throws an unhandled 'error' */
+      lua_pop(L, nargs - 1);
+      loop_fail(L, s->loop);
+    } else {
+      lua_pop(L, nargs);
+    }
+    return;
+  }
+  lua_insert(L, -1 - nargs);
+  loop_call(L, s->loop, nargs);
+}
+
+void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
+  deferred d = {DEFER_EMIT, (unsigned char)ev, 0, nargs, NULL, NULL, 0};
+  lua_pushvalue(L, sidx);
+  lua_insert(L, -1 - nargs);
+  lua_pushnil(L);
+  lua_insert(L, -1 - nargs);
+  loop_defer(L, s->loop, &d, 2 + nargs);
+}
+
+static int event_index(lua_State *L, int idx) {
+  const char *name = luaL_checkstring(L, idx);
+  for (int i = 0; i < EV_COUNT; i++)
+    if (strcmp(name, event_names[i]) == 0) return i;
+  return -1;
+}
+
+/* socket:_sethandler(event, fn|nil): the one function the core calls for `event`. */
+static int socket_sethandler(lua_State *L) {
+  socket_check(L, 1);
+  int ev = event_index(L, 2);
+  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
+  lua_settop(L, 3);
+  if (ev == EV_MESSAGE) {
+    lua_setiuservalue(L, 1, UV_MESSAGE);
+  } else if (ev >= 0) {
+    lua_getiuservalue(L, 1, UV_HANDLERS);
+    lua_insert(L, 3);
+    lua_setfield(L, 3, event_names[ev]);
+  }
+  return 0;
+}
+
+/* socket:_events(): a table the wrapper's EventEmitter keeps its listeners in. */
+static int socket_events(lua_State *L) {
+  socket_check(L, 1);
+  if (lua_getiuservalue(L, 1, UV_EVENTS) == LUA_TNIL) {
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setiuservalue(L, 1, UV_EVENTS);
+  }
+  return 1;
+}
+
+/* ---- address, ref, unref ----------------------------------------------------------- */
+
+int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size, lua_Integer size) {
+  char host[INET6_ADDRSTRLEN + 64];
+  int port = 0;
+  sockaddr_string(sa, host, sizeof host, &port);
+  lua_createtable(L, 0, 4);
+  lua_pushstring(L, host);
+  lua_setfield(L, -2, "address");
+  if (sa->sa_family == AF_INET6) lua_pushliteral(L, "IPv6");
+  else lua_pushliteral(L, "IPv4");
+  lua_setfield(L, -2, "family");
+  lua_pushinteger(L, port);
+  lua_setfield(L, -2, "port");
+  if (with_size) {
+    lua_pushinteger(L, size);
+    lua_setfield(L, -2, "size");
+  }
+  return 1;
+}
+
+static int socket_address(lua_State *L) {
+  dgram_socket *s = socket_check_open(L, 1);
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  if (s->state != SOCK_BOUND) return raise_uv_error(L, UV_EBADF, "getsockname", NULL, -1);
+  int rc = uv_udp_getsockname(s->handle, (struct sockaddr *)&ss, &len);
+  if (rc != 0) return raise_uv_error(L, rc, "getsockname", NULL, -1);
+  return push_sockaddr(L, (struct sockaddr *)&ss, 0, 0);
+}
+
+static int socket_ref(lua_State *L) {
+  dgram_socket *s = socket_check(L, 1);
+  if (s->handle != NULL) uv_ref((uv_handle_t *)s->handle);
+  s->unrefd = 0;
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int socket_unref(lua_State *L) {
+  dgram_socket *s = socket_check(L, 1);
+  if (s->handle != NULL) uv_unref((uv_handle_t *)s->handle);
+  s->unrefd = 1;
+  lua_settop(L, 1);
+  return 1;
+}
+
+static int socket_tostring(lua_State *L) {
+  dgram_socket *s = socket_check(L, 1);
+  lua_pushfstring(L, "dgram.socket (%s, %p)", s->family == AF_INET6 ? "udp6" : "udp4", s);
+  return 1;
+}
+
+/* ---- creation ---------------------------------------------------------------------- */
+
+static lua_Integer option_size(lua_State *L, int opts, const char *name) {
+  lua_Integer n = 0;
+  if (lua_getfield(L, opts, name) != LUA_TNIL) {
+    if (lua_type(L, -1) != LUA_TNUMBER)
+      raise_error(L, "ERR_INVALID_ARG_TYPE",
+                  "The \"options.%s\" property must be of type number. Received %s", name,
+                  type_name(L, -1));
+    if (!lua_isinteger(L, -1) || (n = lua_tointeger(L, -1)) < 0 || n > 0x7fffffff)
+      raise_error(L, "ERR_OUT_OF_RANGE",
+                  "The value of \"options.%s\" is out of range. It must be >= 0 && <= "
+                  "2147483647. Received %s",
+                  name, luaL_tolstring(L, -1, NULL));
+  }
+  lua_pop(L, 1);
+  return n;
+}
+
+static int option_flag(lua_State *L, int opts, const char *name) {
+  lua_getfield(L, opts, name);
+  int on = lua_toboolean(L, -1);
+  lua_pop(L, 1);
+  return on;
+}
+
+static int socket_family(lua_State *L, int idx) {
+  const char *type = lua_type(L, idx) == LUA_TSTRING ? lua_tostring(L, idx) : "";
+  if (strcmp(type, "udp4") == 0) return AF_INET;
+  if (strcmp(type, "udp6") == 0) return AF_INET6;
+  return raise_error(L, "ERR_SOCKET_BAD_TYPE",
+                     "Bad socket type specified. Valid types are: udp4, udp6");
+}
+
+static void socket_options(lua_State *L, dgram_socket *s, int opts) {
+  s->reuse_addr = option_flag(L, opts, "reuseAddr");
+  s->ipv6_only = option_flag(L, opts, "ipv6Only");
+  s->reuse_port = option_flag(L, opts, "reusePort");
+  s->recv_buffer_size = (int)option_size(L, opts, "recvBufferSize");
+  s->send_buffer_size = (int)option_size(L, opts, "sendBufferSize");
+  if (lua_getfield(L, opts, "lookup") != LUA_TNIL) {
+    if (!lua_isfunction(L, -1))
+      raise_error(L, "ERR_INVALID_ARG_TYPE",
+                  "The \"lookup\" argument must be of type function. Received %s",
+                  type_name(L, -1));
+    lua_setfield(L, -2, "lookup"); /* into the handlers table below the options */
+  } else {
+    lua_pop(L, 1);
+  }
+  s->recv_block = blocklist_check(L, opts, "receiveBlockList");
+  s->send_block = blocklist_check(L, opts, "sendBlockList");
+}
+
+/* core.createSocket(type | options) */
+static int socket_create(lua_State *L) {
+  int opts = lua_istable(L, 1) ? 1 : 0;
+  if (opts) lua_getfield(L, 1, "type");
+  else lua_pushvalue(L, 1);
+  int family = socket_family(L, -1);
+  lua_pop(L, 1);
+  lua_newtable(L); /* handlers: filled by socket_options and _sethandler */
+  dgram_socket *s = lua_newuserdatauv(L, sizeof *s, SOCKET_NUSERVALUES);
+  memset(s, 0, sizeof *s);
+  s->self_ref = LUA_NOREF;
+  s->family = family;
+  s->loop = loop_get(L);
+  luaL_setmetatable(L, DGRAM_SOCKET_MT); /* from here on __gc cleans up */
+  lua_insert(L, -2);
+  if (opts) socket_options(L, s, opts);
+  lua_setiuservalue(L, -2, UV_HANDLERS);
+  s->handle = malloc(sizeof *s->handle);
+  if (s->handle == NULL) return luaL_error(L, "dgram: out of memory");
+  uv_udp_init_ex(&s->loop->uv, s->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
+  s->handle->data = s;
+  return 1;
+}
+
+void socket_register(lua_State *L) {
+  static const luaL_Reg meta[] = {{"__gc", socket_gc},
+                                  {"__close", socket_toclose},
+                                  {"__tostring", socket_tostring},
+                                  {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"close", socket_close},
+                                     {"address", socket_address},
+                                     {"ref", socket_ref},
+                                     {"unref", socket_unref},
+                                     {"_sethandler", socket_sethandler},
+                                     {"_events", socket_events},
+                                     {NULL, NULL}};
+  luaL_newmetatable(L, DGRAM_SOCKET_MT);
+  luaL_setfuncs(L, meta, 0);
+  luaL_newlib(L, methods);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -4, "Socket"); /* core.Socket: the methods, for the wrapper to extend */
+  lua_setfield(L, -2, "__index");
+  lua_pop(L, 1);
+  lua_pushcfunction(L, socket_create);
+  lua_setfield(L, -2, "createSocket");
+}
+
+/* Adds `fns` to the socket methods (each concern's file registers its own). */
+void socket_add_methods(lua_State *L, const luaL_Reg *fns) {
+  luaL_getmetatable(L, DGRAM_SOCKET_MT);
+  lua_getfield(L, -1, "__index");
+  luaL_setfuncs(L, fns, 0);
+  lua_pop(L, 2);
+}
