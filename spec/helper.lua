@@ -1,0 +1,61 @@
+-- Shared by the specs: a bounded loop run, sockets that are closed after each test.
+local dgram = require("dgram")
+
+local H = { dgram = dgram }
+local open = {}
+
+-- Under valgrind everything is ~30x slower: deadlines stretch with it.
+H.scale = os.getenv("DGRAM_SLOW") and 20 or 1
+
+-- createSocket, remembered so that H.cleanup() closes it.
+function H.socket(...)
+  local s = dgram.createSocket(...)
+  open[#open + 1] = s
+  return s
+end
+
+function H.cleanup()
+  for i = #open, 1, -1 do
+    pcall(open[i].close, open[i])
+    open[i] = nil
+  end
+  for _ = 1, 10 do
+    local ok, more = pcall(dgram.run, "nowait")
+    if ok and not more then break end
+  end
+end
+
+-- Runs the loop until nothing referenced is left, failing after `ms` milliseconds
+-- (every tracked socket is closed then, so the loop can end).
+function H.run(ms)
+  local timed_out = false
+  local deadline = dgram.setTimeout((ms or 3000) * H.scale, function()
+    timed_out = true
+    for i = #open, 1, -1 do pcall(open[i].close, open[i]) end
+  end)
+  deadline:unref()
+  local ok, err = pcall(dgram.run)
+  dgram.clearTimeout(deadline)
+  if not ok then error(err, 0) end
+  if timed_out then error("the loop did not finish in time", 2) end
+end
+
+-- A udp4/udp6 socket bound to the loopback address on a random port; returns it and
+-- its port once 'listening' has been emitted.
+function H.bound(kind, opts)
+  local o = { type = kind or "udp4" }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  local s = H.socket(o)
+  local host = o.type == "udp6" and "::1" or "127.0.0.1"
+  s:bind(0, host)
+  return s, s:address().port, host
+end
+
+-- All 256 byte values, in order.
+H.all_bytes = (function()
+  local t = {}
+  for i = 0, 255 do t[#t + 1] = string.char(i) end
+  return table.concat(t)
+end)()
+
+return H

@@ -1,0 +1,26 @@
+local H = require("helper")
+
+describe("a datagram over 127.0.0.1", function()
+  after_each(H.cleanup)
+
+  it("arrives with its bytes and rinfo", function()
+    local server, port = H.bound("udp4")
+    local got, info
+    server:on("message", function(msg, rinfo)
+      got, info = msg, rinfo
+      server:close()
+    end)
+    local client = H.socket("udp4")
+    client:send(H.all_bytes, port, "127.0.0.1", function(err, n)
+      assert.is_nil(err)
+      assert.equals(256, n)
+      client:close()
+    end)
+    H.run()
+    assert.equals(H.all_bytes, got)
+    assert.equals("127.0.0.1", info.address)
+    assert.equals("IPv4", info.family)
+    assert.equals(256, info.size)
+    assert.equals("integer", math.type(info.port))
+  end)
+end)
