@@ -50,7 +50,8 @@ int socket_start_receiving(lua_State *L, dgram_socket *s) {
 /* Binds to an IP literal now; 'listening' or 'error' follow on the next turn. */
 static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int port) {
   struct sockaddr_storage ss;
-  unsigned flags = (s->reuse_addr ? UV_UDP_REUSEADDR : 0) | (s->ipv6_only ? UV_UDP_IPV6ONLY : 0);
+  unsigned flags =
+      (s->reuse_addr ? UV_UDP_REUSEADDR : 0) | (s->ipv6_only ? UV_UDP_IPV6ONLY : 0);
   const char *syscall = "bind";
   int rc = socket_address_of(ip, port, s->family, &ss);
   if (rc == 0 && s->reuse_port) rc = open_reuseport_fd(s);

@@ -22,9 +22,12 @@ static int parse_rule(const char *text, block_rule *r) {
   if (len == 0 || len >= sizeof ip) return 0;
   memcpy(ip, text, len);
   ip[len] = '\0';
-  if (uv_inet_pton(AF_INET, ip, r->addr) == 0) r->family = AF_INET;
-  else if (uv_inet_pton(AF_INET6, ip, r->addr) == 0) r->family = AF_INET6;
-  else return 0;
+  if (uv_inet_pton(AF_INET, ip, r->addr) == 0)
+    r->family = AF_INET;
+  else if (uv_inet_pton(AF_INET6, ip, r->addr) == 0)
+    r->family = AF_INET6;
+  else
+    return 0;
   int max = r->family == AF_INET ? 32 : 128;
   r->prefix = max;
   if (slash != NULL) {
@@ -91,7 +94,8 @@ int blocklist_match(const struct blocklist *b, const struct sockaddr *sa) {
     }
   }
   for (size_t i = 0; i < b->n; i++)
-    if (b->rules[i].family == family && prefix_match(addr, b->rules[i].addr, b->rules[i].prefix))
+    if (b->rules[i].family == family &&
+        prefix_match(addr, b->rules[i].addr, b->rules[i].prefix))
       return 1;
   return 0;
 }

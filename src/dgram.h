@@ -20,9 +20,9 @@
 /* What a deferred item does when the loop drains it. Each item carries four Lua values
  * (owner, fn, arg1, arg2; nil where unused) kept in a table until it runs. */
 enum deferred_kind {
-  DEFER_CALL,     /* fn(arg1, arg2), arg2 replaced by `value` when has_value */
-  DEFER_EMIT,     /* emit `event` on the socket (owner) with `value` args: arg1, arg2 */
-  DEFER_CONTINUE  /* cont(L, item, base): C code with the four values at base..base+3 */
+  DEFER_CALL,    /* fn(arg1, arg2), arg2 replaced by `value` when has_value */
+  DEFER_EMIT,    /* emit `event` on the socket (owner) with `value` args: arg1, arg2 */
+  DEFER_CONTINUE /* cont(L, item, base): C code with the four values at base..base+3 */
 };
 
 enum socket_event { EV_MESSAGE, EV_LISTENING, EV_CLOSE, EV_ERROR, EV_CONNECT, EV_COUNT };
@@ -42,15 +42,15 @@ struct deferred {
 
 typedef struct dgram_loop {
   uv_loop_t uv;
-  lua_State *L;      /* the thread inside dgram.run, NULL outside it */
-  int closing;       /* the Lua state is closing: callbacks must not touch Lua */
-  int error_ref;     /* registry ref of an error waiting to leave dgram.run */
-  int queue_ref;     /* registry ref of the table holding deferred items' Lua values */
-  deferred *queue;   /* ring of deferred items */
+  lua_State *L;    /* the thread inside dgram.run, NULL outside it */
+  int closing;     /* the Lua state is closing: callbacks must not touch Lua */
+  int error_ref;   /* registry ref of an error waiting to leave dgram.run */
+  int queue_ref;   /* registry ref of the table holding deferred items' Lua values */
+  deferred *queue; /* ring of deferred items */
   size_t queue_cap, queue_head, queue_len;
-  uv_idle_t idle;    /* keeps poll from blocking while items wait */
-  uv_check_t check;  /* drains the deferred items */
-  char *slab;        /* receive buffer shared by every socket of this loop */
+  uv_idle_t idle;             /* keeps poll from blocking while items wait */
+  uv_check_t check;           /* drains the deferred items */
+  char *slab;                 /* receive buffer shared by every socket of this loop */
   struct send_req *free_reqs; /* recycled send requests */
 } dgram_loop;
 
@@ -82,12 +82,12 @@ enum { UV_HANDLERS = 1, UV_MESSAGE, UV_EVENTS, UV_PEER, UV_COUNT_ };
 #define SOCKET_NUSERVALUES (UV_COUNT_ - 1)
 
 struct dgram_socket {
-  uv_udp_t *handle;   /* malloc'd: libuv may outlive the userdata; NULL once closed */
+  uv_udp_t *handle; /* malloc'd: libuv may outlive the userdata; NULL once closed */
   dgram_loop *loop;
-  int self_ref;       /* registry anchor while bound, binding or closing */
-  int family;         /* AF_INET or AF_INET6 */
-  int state;          /* enum socket_state */
-  int connect_state;  /* enum connect_state */
+  int self_ref;      /* registry anchor while bound, binding or closing */
+  int family;        /* AF_INET or AF_INET6 */
+  int state;         /* enum socket_state */
+  int connect_state; /* enum connect_state */
   unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1, unrefd : 1, close_emitted : 1;
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
   struct sockaddr_storage peer;           /* the last sender, its address string cached */
@@ -115,7 +115,8 @@ void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx);
 void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err);
 int socket_address_of(const char *ip, int port, int family, struct sockaddr_storage *out);
 const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, int *port);
-int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size, lua_Integer size);
+int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size,
+                  lua_Integer size);
 void socket_register(lua_State *L);
 void bind_register(lua_State *L);
 void options_register(lua_State *L);

@@ -72,12 +72,16 @@ int raise_uv_error(lua_State *L, int errnum, const char *syscall, const char *ad
 const char *type_name(lua_State *L, int idx) {
   switch (lua_type(L, idx)) {
   case LUA_TNONE:
-  case LUA_TNIL: return "nil";
-  case LUA_TSTRING: return lua_pushfstring(L, "type string ('%s')", lua_tostring(L, idx));
+  case LUA_TNIL:
+    return "nil";
+  case LUA_TSTRING:
+    return lua_pushfstring(L, "type string ('%s')", lua_tostring(L, idx));
   case LUA_TNUMBER:
   case LUA_TBOOLEAN:
-    return lua_pushfstring(L, "type %s (%s)", luaL_typename(L, idx), luaL_tolstring(L, idx, NULL));
-  default: return lua_pushfstring(L, "an instance of %s", luaL_typename(L, idx));
+    return lua_pushfstring(L, "type %s (%s)", luaL_typename(L, idx),
+                           luaL_tolstring(L, idx, NULL));
+  default:
+    return lua_pushfstring(L, "an instance of %s", luaL_typename(L, idx));
   }
 }
 
@@ -85,7 +89,8 @@ static int port_value(lua_State *L, int idx, lua_Integer *out) {
   int t = lua_type(L, idx);
   if (t == LUA_TSTRING) {
     const char *s = lua_tostring(L, idx);
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+      s++;
     if (*s == '\0') return 0;
   } else if (t != LUA_TNUMBER) {
     return 0;
@@ -99,7 +104,8 @@ static int port_value(lua_State *L, int idx, lua_Integer *out) {
 
 int check_port(lua_State *L, int idx, int allow_zero) {
   lua_Integer port = -1;
-  if (!port_value(L, idx, &port) || port < 0 || port > 65535 || (port == 0 && !allow_zero))
+  if (!port_value(L, idx, &port) || port < 0 || port > 65535 ||
+      (port == 0 && !allow_zero))
     raise_error(L, "ERR_SOCKET_BAD_PORT", "Port should be %s 0 and < 65536. Received %s.",
                 allow_zero ? ">=" : ">", type_name(L, idx));
   return (int)port;

@@ -63,8 +63,10 @@ void loop_defer(lua_State *L, dgram_loop *loop, const deferred *d, int nvalues) 
   loop->queue[pos] = *d;
   lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
   for (int k = 1; k <= VALUES_PER_ITEM; k++) {
-    if (k <= nvalues) lua_pushvalue(L, k - nvalues - 2);
-    else lua_pushnil(L);
+    if (k <= nvalues)
+      lua_pushvalue(L, k - nvalues - 2);
+    else
+      lua_pushnil(L);
     lua_rawseti(L, -2, (lua_Integer)(pos * VALUES_PER_ITEM + k));
   }
   lua_pop(L, 1 + nvalues);
@@ -84,11 +86,14 @@ static void run_item(lua_State *L, dgram_loop *loop, const deferred *d, int base
     break;
   case DEFER_EMIT: {
     dgram_socket *s = lua_touserdata(L, base);
-    for (int i = 0; i < (int)d->value; i++) lua_pushvalue(L, base + 2 + i);
+    for (int i = 0; i < (int)d->value; i++)
+      lua_pushvalue(L, base + 2 + i);
     socket_emit(L, s, base, d->event, (int)d->value);
     break;
   }
-  case DEFER_CONTINUE: d->cont(L, d, base); break;
+  case DEFER_CONTINUE:
+    d->cont(L, d, base);
+    break;
   }
 }
 
@@ -123,14 +128,18 @@ static void queue_drain(uv_check_t *check) {
 
 static int traceback(lua_State *L) {
   const char *msg = lua_tostring(L, 1);
-  if (msg != NULL && lua_type(L, 1) == LUA_TSTRING) luaL_traceback(L, L, msg, 1);
-  else lua_settop(L, 1);
+  if (msg != NULL && lua_type(L, 1) == LUA_TSTRING)
+    luaL_traceback(L, L, msg, 1);
+  else
+    lua_settop(L, 1);
   return 1;
 }
 
 void loop_fail(lua_State *L, dgram_loop *loop) {
-  if (loop->error_ref == LUA_NOREF) loop->error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  else lua_pop(L, 1); /* the first error wins */
+  if (loop->error_ref == LUA_NOREF)
+    loop->error_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  else
+    lua_pop(L, 1); /* the first error wins */
   uv_stop(&loop->uv);
 }
 
@@ -152,7 +161,8 @@ int loop_run(lua_State *L) {
   static const uv_run_mode uv_modes[] = {UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT};
   int mode = luaL_checkoption(L, 1, "default", modes);
   dgram_loop *loop = loop_get(L);
-  if (loop->L != NULL) return luaL_error(L, "dgram.run: cannot run the loop from a callback");
+  if (loop->L != NULL)
+    return luaL_error(L, "dgram.run: cannot run the loop from a callback");
   loop->L = L;
   uv_run(&loop->uv, uv_modes[mode]);
   loop->L = NULL;

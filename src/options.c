@@ -17,7 +17,8 @@ static int socket_set_broadcast(lua_State *L) {
 static int check_ttl(lua_State *L) {
   if (lua_type(L, 2) != LUA_TNUMBER)
     raise_error(L, "ERR_INVALID_ARG_TYPE",
-                "The \"ttl\" argument must be of type number. Received %s", type_name(L, 2));
+                "The \"ttl\" argument must be of type number. Received %s",
+                type_name(L, 2));
   lua_Number n = lua_tonumber(L, 2);
   return n == (lua_Number)(int)n ? (int)n : -1; /* libuv refuses what is not a byte */
 }
@@ -61,7 +62,8 @@ static void bind_for_membership(lua_State *L, dgram_socket *s) {
 static int membership(lua_State *L, uv_membership which, const char *syscall) {
   dgram_socket *s = socket_check_open(L, 1);
   if (!lua_toboolean(L, 2))
-    return raise_error(L, "ERR_MISSING_ARGS", "The \"multicastAddress\" argument must be specified");
+    return raise_error(L, "ERR_MISSING_ARGS",
+                       "The \"multicastAddress\" argument must be specified");
   const char *group = check_address(L, 2, "multicastAddress", 0);
   const char *iface = check_address(L, 3, "multicastInterface", 1);
   bind_for_membership(L, s);
@@ -83,7 +85,8 @@ static int source_membership(lua_State *L, uv_membership which, const char *sysc
   const char *group = check_address(L, 3, "groupAddress", 0);
   const char *iface = check_address(L, 4, "interfaceAddress", 1);
   bind_for_membership(L, s);
-  check_uv(L, uv_udp_set_source_membership(s->handle, group, iface, source, which), syscall);
+  check_uv(L, uv_udp_set_source_membership(s->handle, group, iface, source, which),
+           syscall);
   return 0;
 }
 

@@ -23,7 +23,8 @@ static int same_peer(const struct sockaddr *a, const struct sockaddr_storage *ca
          memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }
 
-/* rinfo = {address, family, port, size}; the address string is formatted once per peer. */
+/* rinfo = {address, family, port, size}; the address string is formatted once per peer.
+ */
 static void push_rinfo(lua_State *L, dgram_socket *s, int sidx, const struct sockaddr *a,
                        ssize_t size) {
   lua_createtable(L, 0, 4);
@@ -37,11 +38,14 @@ static void push_rinfo(lua_State *L, dgram_socket *s, int sidx, const struct soc
     lua_pushvalue(L, -1);
     lua_setiuservalue(L, sidx, UV_PEER);
     lua_setfield(L, -2, "address");
-    memcpy(&s->peer, a, a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                                 : sizeof(struct sockaddr_in));
+    memcpy(&s->peer, a,
+           a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                    : sizeof(struct sockaddr_in));
   }
-  if (a->sa_family == AF_INET6) lua_pushliteral(L, "IPv6");
-  else lua_pushliteral(L, "IPv4");
+  if (a->sa_family == AF_INET6)
+    lua_pushliteral(L, "IPv6");
+  else
+    lua_pushliteral(L, "IPv4");
   lua_setfield(L, -2, "family");
   lua_pushinteger(L, ntohs(((const struct sockaddr_in *)a)->sin_port));
   lua_setfield(L, -2, "port");
@@ -51,14 +55,17 @@ static void push_rinfo(lua_State *L, dgram_socket *s, int sidx, const struct soc
 
 static void recv_error(lua_State *L, dgram_socket *s, int sidx, int err) {
   push_uv_error(L, err, "recvmsg", NULL, -1);
-  if (s->loop->error_ref != LUA_NOREF) socket_defer_emit(L, s, sidx, EV_ERROR, 1);
-  else socket_emit(L, s, sidx, EV_ERROR, 1);
+  if (s->loop->error_ref != LUA_NOREF)
+    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
+  else
+    socket_emit(L, s, sidx, EV_ERROR, 1);
 }
 
 void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *a,
                   unsigned flags) {
   dgram_socket *s = h->data;
-  if (s == NULL || (n == 0 && a == NULL)) return; /* collected, or nothing (more) to read */
+  if (s == NULL || (n == 0 && a == NULL))
+    return; /* collected, or nothing (more) to read */
   lua_State *L = loop_state(s->loop);
   if (L == NULL) return;
   if (a != NULL && s->recv_block != NULL && blocklist_match(s->recv_block, a)) return;

@@ -6,7 +6,8 @@
 
 /* ---- literals ---------------------------------------------------------------------- */
 
-int socket_address_of(const char *ip, int port, int family, struct sockaddr_storage *out) {
+int socket_address_of(const char *ip, int port, int family,
+                      struct sockaddr_storage *out) {
   memset(out, 0, sizeof *out);
   if (family == AF_INET) return uv_ip4_addr(ip, port, (struct sockaddr_in *)out);
   return uv_ip6_addr(ip, port, (struct sockaddr_in6 *)out);
@@ -37,7 +38,8 @@ const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, in
   return buf;
 }
 
-/* A custom `lookup` sees every address, as Node's does; the built-in one skips literals. */
+/* A custom `lookup` sees every address, as Node's does; the built-in one skips literals.
+ */
 int resolve_needed(lua_State *L, dgram_socket *s, int sidx, const char *host) {
   lua_getiuservalue(L, sidx, UV_HANDLERS);
   int custom = lua_getfield(L, -1, "lookup") == LUA_TFUNCTION;
@@ -57,7 +59,8 @@ typedef struct resolve_req {
 } resolve_req;
 
 /* Runs the continuation with the result (address string or error) on the stack top. */
-static void resolve_finish(lua_State *L, dgram_socket *s, resolve_cb cb, int ref, int ok) {
+static void resolve_finish(lua_State *L, dgram_socket *s, resolve_cb cb, int ref,
+                           int ok) {
   int result = lua_gettop(L);
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
   luaL_unref(L, LUA_REGISTRYINDEX, ref);
@@ -88,8 +91,10 @@ static void getaddrinfo_done(uv_getaddrinfo_t *req, int status, struct addrinfo 
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref);
     lua_rawgeti(L, -1, 2);
     const char *host = lua_tostring(L, -1);
-    if (status == 0) push_addrinfo(L, res, r->s->family);
-    else push_uv_error(L, status, "getaddrinfo", host, -1);
+    if (status == 0)
+      push_addrinfo(L, res, r->s->family);
+    else
+      push_uv_error(L, status, "getaddrinfo", host, -1);
     if (status != 0 || lua_istable(L, -1)) { /* Node's dns errors name the host */
       lua_pushvalue(L, -2);
       lua_setfield(L, -2, "hostname");
@@ -152,7 +157,8 @@ static int lookup_callback(lua_State *L) {
   return 0;
 }
 
-static lookup_state *push_lookup_state(lua_State *L, dgram_socket *s, resolve_cb cb, int ref) {
+static lookup_state *push_lookup_state(lua_State *L, dgram_socket *s, resolve_cb cb,
+                                       int ref) {
   lookup_state *st = lua_newuserdatauv(L, sizeof *st, 0);
   st->s = s;
   st->cb = cb;
@@ -161,7 +167,8 @@ static lookup_state *push_lookup_state(lua_State *L, dgram_socket *s, resolve_cb
   return st;
 }
 
-static void lookup_call(lua_State *L, dgram_socket *s, int host_idx, resolve_cb cb, int ref) {
+static void lookup_call(lua_State *L, dgram_socket *s, int host_idx, resolve_cb cb,
+                        int ref) {
   push_lookup_state(L, s, cb, ref);
   int st = lua_gettop(L);
   lua_getfield(L, -2, "lookup");
@@ -171,8 +178,10 @@ static void lookup_call(lua_State *L, dgram_socket *s, int host_idx, resolve_cb 
   lua_pushcclosure(L, lookup_callback, 1);
   /* A lookup that raises fails the operation later, like one that reports an error. */
   if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
-    if (!((lookup_state *)lua_touserdata(L, st))->done) lookup_defer(L, st, 0);
-    else lua_pop(L, 1);
+    if (!((lookup_state *)lua_touserdata(L, st))->done)
+      lookup_defer(L, st, 0);
+    else
+      lua_pop(L, 1);
   }
   lua_pop(L, 1);
 }
@@ -203,8 +212,8 @@ void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolv
   int rc = r ? 0 : UV_ENOMEM;
   if (r != NULL) {
     r->s = s, r->cb = cb, r->ref = ref, r->req.data = r;
-    rc = uv_getaddrinfo(&s->loop->uv, &r->req, getaddrinfo_done, lua_tostring(L, host_idx),
-                        NULL, &hints);
+    rc = uv_getaddrinfo(&s->loop->uv, &r->req, getaddrinfo_done,
+                        lua_tostring(L, host_idx), NULL, &hints);
   }
   if (rc != 0) {
     free(r);

@@ -16,11 +16,11 @@ typedef struct send_req {
 
 /* A send in flight: what the Lua values of one send are, by stack index. */
 typedef struct send_args {
-  int data;   /* a string or an array of strings */
+  int data;        /* a string or an array of strings */
   size_t off, len; /* the slice of a string */
   int port;
-  int host;   /* a string or nil (the default address) */
-  int cb;     /* a function or 0 */
+  int host; /* a string or nil (the default address) */
+  int cb;   /* a function or 0 */
 } send_args;
 
 /* ---- completion -------------------------------------------------------------------- */
@@ -89,7 +89,8 @@ static void send_done(uv_udp_send_t *req, int status) {
 
 /* ---- sending now ------------------------------------------------------------------- */
 
-static size_t fill_bufs(lua_State *L, const send_args *a, uv_buf_t *bufs, size_t *nbytes) {
+static size_t fill_bufs(lua_State *L, const send_args *a, uv_buf_t *bufs,
+                        size_t *nbytes) {
   size_t n = 0;
   *nbytes = 0;
   if (lua_type(L, a->data) == LUA_TSTRING) {
@@ -105,7 +106,8 @@ static size_t fill_bufs(lua_State *L, const send_args *a, uv_buf_t *bufs, size_t
     }
     if (n == 0) bufs[n++] = uv_buf_init("", 0);
   }
-  for (size_t i = 0; i < n; i++) *nbytes += bufs[i].len;
+  for (size_t i = 0; i < n; i++)
+    *nbytes += bufs[i].len;
   return n;
 }
 
@@ -140,8 +142,10 @@ static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a
   send_req *r = loop_alloc_req(s->loop, sizeof *r);
   if (r == NULL) luaL_error(L, "dgram: out of memory");
   r->bytes = nbytes;
-  if (dest != NULL) memcpy(&r->dest, dest, sizeof r->dest);
-  else uv_udp_getpeername(s->handle, (struct sockaddr *)&r->dest, &(int){sizeof r->dest});
+  if (dest != NULL)
+    memcpy(&r->dest, dest, sizeof r->dest);
+  else
+    uv_udp_getpeername(s->handle, (struct sockaddr *)&r->dest, &(int){sizeof r->dest});
   rc = uv_udp_send(&r->req, s->handle, bufs, (unsigned)n, dest, send_done);
   if (rc != 0) {
     loop_free_req(s->loop, r);
@@ -150,8 +154,10 @@ static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a
   }
   push_data_copy(L, a->data); /* the user may change an array after send returns */
   r->data_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  if (a->cb) lua_pushvalue(L, a->cb);
-  else lua_pushnil(L);
+  if (a->cb)
+    lua_pushvalue(L, a->cb);
+  else
+    lua_pushnil(L);
   r->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
@@ -162,8 +168,10 @@ static void send_pack(lua_State *L, const send_args *a) {
   lua_createtable(L, 4, 0);
   size_t len;
   const char *p = lua_tolstring(L, a->data, &len);
-  if (p != NULL && (a->off != 0 || a->len != len)) lua_pushlstring(L, p + a->off, a->len);
-  else push_data_copy(L, a->data);
+  if (p != NULL && (a->off != 0 || a->len != len))
+    lua_pushlstring(L, p + a->off, a->len);
+  else
+    push_data_copy(L, a->data);
   lua_rawseti(L, -2, 1);
   lua_pushinteger(L, a->port);
   lua_rawseti(L, -2, 2);
@@ -174,7 +182,8 @@ static void send_pack(lua_State *L, const send_args *a) {
 /* Pushes the packed send's values and points `a` at them. */
 static void send_unpack(lua_State *L, int idx, send_args *a) {
   int base = lua_gettop(L);
-  for (int i = 1; i <= 4; i++) lua_rawgeti(L, idx, i);
+  for (int i = 1; i <= 4; i++)
+    lua_rawgeti(L, idx, i);
   a->data = base + 1;
   a->off = 0;
   a->len = lua_type(L, a->data) == LUA_TSTRING ? luaL_len(L, a->data) : 0;
@@ -197,8 +206,10 @@ static void send_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int e
   } else {
     struct sockaddr_storage dest;
     int rc = socket_address_of(lua_tostring(L, result), a.port, s->family, &dest);
-    if (rc == 0) send_now(L, s, sidx, &a, (struct sockaddr *)&dest);
-    else send_report(L, s, sidx, a.cb, rc, NULL);
+    if (rc == 0)
+      send_now(L, s, sidx, &a, (struct sockaddr *)&dest);
+    else
+      send_report(L, s, sidx, a.cb, rc, NULL);
   }
   lua_settop(L, result);
 }
@@ -234,8 +245,10 @@ static void send_dispatch(lua_State *L, dgram_socket *s, int sidx, const send_ar
   }
   struct sockaddr *dest;
   int rc = dest_of(s, host, a->port, &dest);
-  if (rc == 0) send_now(L, s, sidx, a, dest);
-  else send_report(L, s, sidx, a->cb, rc, NULL);
+  if (rc == 0)
+    send_now(L, s, sidx, a, dest);
+  else
+    send_report(L, s, sidx, a->cb, rc, NULL);
 }
 
 /* Sends queued while the socket was binding go out now that it is bound. */
@@ -296,11 +309,16 @@ static void send_wait(lua_State *L, int sidx, const send_args *a) {
 /* JavaScript's truthiness, which Node's argument shuffling relies on. */
 static int truthy(lua_State *L, int idx) {
   switch (lua_type(L, idx)) {
-  case LUA_TNIL: return 0;
-  case LUA_TBOOLEAN: return lua_toboolean(L, idx);
-  case LUA_TNUMBER: return lua_tonumber(L, idx) != 0;
-  case LUA_TSTRING: return luaL_len(L, idx) != 0;
-  default: return 1;
+  case LUA_TNIL:
+    return 0;
+  case LUA_TBOOLEAN:
+    return lua_toboolean(L, idx);
+  case LUA_TNUMBER:
+    return lua_tonumber(L, idx) != 0;
+  case LUA_TSTRING:
+    return luaL_len(L, idx) != 0;
+  default:
+    return 1;
   }
 }
 
@@ -334,7 +352,8 @@ static size_t check_slice_arg(lua_State *L, int idx, const char *name, size_t li
                 type_name(L, idx));
   lua_Number n = lua_tonumber(L, idx);
   if (!(n >= 0) || n > (lua_Number)limit)
-    raise_error(L, "ERR_BUFFER_OUT_OF_BOUNDS", "\"%s\" is outside of buffer bounds", name);
+    raise_error(L, "ERR_BUFFER_OUT_OF_BOUNDS", "\"%s\" is outside of buffer bounds",
+                name);
   return (size_t)n;
 }
 
@@ -365,8 +384,10 @@ static int socket_send(lua_State *L) {
     if ((port && truthy(L, port)) || truthy(L, address))
       return raise_error(L, "ERR_SOCKET_DGRAM_IS_CONNECTED", "Already connected");
   }
-  if (sliced) check_slice(L, &a, offset, length);
-  else a.len = lua_type(L, 2) == LUA_TSTRING ? luaL_len(L, 2) : 0;
+  if (sliced)
+    check_slice(L, &a, offset, length);
+  else
+    a.len = lua_type(L, 2) == LUA_TSTRING ? luaL_len(L, 2) : 0;
   if (s->connect_state != CONNECTED) a.port = check_port(L, port, 0);
   a.cb = lua_isfunction(L, cb) ? cb : 0;
   if (lua_isfunction(L, address)) {
@@ -380,8 +401,10 @@ static int socket_send(lua_State *L) {
   }
   socket_check_open(L, 1);
   if (s->state == SOCK_UNBOUND) socket_bind_implicit(L, s, 1);
-  if (s->state == SOCK_BINDING) send_wait(L, 1, &a);
-  else if (s->state == SOCK_BOUND) send_dispatch(L, s, 1, &a);
+  if (s->state == SOCK_BINDING)
+    send_wait(L, 1, &a);
+  else if (s->state == SOCK_BOUND)
+    send_dispatch(L, s, 1, &a);
   return 0;
 }
 

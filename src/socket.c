@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const event_names[EV_COUNT] = {"message", "listening", "close", "error",
-                                                  "connect"};
+static const char *const event_names[EV_COUNT] = {"message", "listening", "close",
+                                                  "error", "connect"};
 
 dgram_socket *socket_check(lua_State *L, int idx) {
   return luaL_checkudata(L, idx, DGRAM_SOCKET_MT);
@@ -13,7 +13,8 @@ dgram_socket *socket_check(lua_State *L, int idx) {
 
 dgram_socket *socket_check_open(lua_State *L, int idx) {
   dgram_socket *s = socket_check(L, idx);
-  if (s->state == SOCK_CLOSED) raise_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running");
+  if (s->state == SOCK_CLOSED)
+    raise_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running");
   return s;
 }
 
@@ -90,7 +91,8 @@ static int socket_gc(lua_State *L) {
 /* ---- events ------------------------------------------------------------------------ */
 
 void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
-  if (ev == EV_CLOSE) s->close_emitted = 1;
+  if (ev == EV_CLOSE)
+    s->close_emitted = 1;
   else if (s->close_emitted && (ev == EV_MESSAGE || ev == EV_ERROR)) {
     lua_pop(L, nargs);
     return;
@@ -165,15 +167,18 @@ static int socket_events(lua_State *L) {
 
 /* ---- address, ref, unref ----------------------------------------------------------- */
 
-int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size, lua_Integer size) {
+int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size,
+                  lua_Integer size) {
   char host[INET6_ADDRSTRLEN + 64];
   int port = 0;
   sockaddr_string(sa, host, sizeof host, &port);
   lua_createtable(L, 0, 4);
   lua_pushstring(L, host);
   lua_setfield(L, -2, "address");
-  if (sa->sa_family == AF_INET6) lua_pushliteral(L, "IPv6");
-  else lua_pushliteral(L, "IPv4");
+  if (sa->sa_family == AF_INET6)
+    lua_pushliteral(L, "IPv6");
+  else
+    lua_pushliteral(L, "IPv4");
   lua_setfield(L, -2, "family");
   lua_pushinteger(L, port);
   lua_setfield(L, -2, "port");
@@ -272,8 +277,10 @@ static void socket_options(lua_State *L, dgram_socket *s, int opts) {
 /* core.createSocket(type | options) */
 static int socket_create(lua_State *L) {
   int opts = lua_istable(L, 1) ? 1 : 0;
-  if (opts) lua_getfield(L, 1, "type");
-  else lua_pushvalue(L, 1);
+  if (opts)
+    lua_getfield(L, 1, "type");
+  else
+    lua_pushvalue(L, 1);
   int family = socket_family(L, -1);
   lua_pop(L, 1);
   lua_newtable(L); /* handlers: filled by socket_options and _sethandler */

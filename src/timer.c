@@ -6,7 +6,7 @@
 typedef struct dgram_timer {
   uv_timer_t *handle; /* malloc'd: libuv may outlive the userdata */
   dgram_loop *loop;
-  int self_ref;       /* registry anchor while the timer is pending */
+  int self_ref; /* registry anchor while the timer is pending */
   int repeat;
 } dgram_timer;
 
@@ -28,7 +28,8 @@ static void timer_fire(uv_timer_t *h) {
   lua_getiuservalue(L, -1, 1);
   int n = (int)luaL_len(L, -1);
   luaL_checkstack(L, n, "too many timer arguments");
-  for (int i = 1; i <= n; i++) lua_rawgeti(L, -i, i);
+  for (int i = 1; i <= n; i++)
+    lua_rawgeti(L, -i, i);
   lua_remove(L, -1 - n);
   loop_call(L, t->loop, n - 1);
   lua_pop(L, 1);
@@ -117,8 +118,10 @@ static int timer_gc(lua_State *L) {
 }
 
 void timer_register(lua_State *L) {
-  static const luaL_Reg methods[] = {{"ref", timer_ref},       {"unref", timer_unref},
-                                     {"hasRef", timer_has_ref}, {"close", timer_clear},
+  static const luaL_Reg methods[] = {{"ref", timer_ref},
+                                     {"unref", timer_unref},
+                                     {"hasRef", timer_has_ref},
+                                     {"close", timer_clear},
                                      {NULL, NULL}};
   static const luaL_Reg functions[] = {{"setTimeout", timer_set_timeout},
                                        {"setInterval", timer_set_interval},
