@@ -29,7 +29,7 @@ $(SO): $(SRC) $(HDR)
 
 $(ASAN_SO): $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+	$(CC) -O1 -g -DDGRAM_CHECKED -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined $(WARN) -fPIC -shared \
 	  $$(pkg-config --cflags $(PKGS)) $(SRC) -o $@ $$(pkg-config --libs libuv)
 
@@ -39,7 +39,7 @@ test: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory all
-	@$(LUA) examples/demo.lua
+	@sh examples/demo.sh
 
 # The same specs with AddressSanitizer + UBSan loaded into lua5.4.
 asan: deps

@@ -114,6 +114,7 @@ int socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx) {
 /* socket:bind([port][, address]) or socket:bind(options); the wrapper takes callbacks. */
 static int socket_bind(lua_State *L) {
   dgram_socket *s = socket_check_open(L, 1);
+  luaL_checkstack(L, 48, NULL);
   if (s->state != SOCK_UNBOUND)
     return raise_error(L, "ERR_SOCKET_ALREADY_BOUND", "Socket is already bound");
   lua_settop(L, 3);

@@ -2,6 +2,7 @@
  * queue that makes every callback "later"; dgram.run and the error hand-off. */
 #include "dgram.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,8 +17,13 @@ dgram_loop *loop_get(lua_State *L) {
   return loop;
 }
 
+/* Callbacks nest a few C helpers deep: make sure they have the stack room for it. */
+#define CALLBACK_STACK 64
+
 lua_State *loop_state(dgram_loop *loop) {
-  return loop->closing ? NULL : loop->L;
+  if (loop->closing || loop->L == NULL || !lua_checkstack(loop->L, CALLBACK_STACK))
+    return NULL;
+  return loop->L;
 }
 
 /* ---- the deferred queue ------------------------------------------------------------ */
@@ -163,9 +169,17 @@ int loop_run(lua_State *L) {
   dgram_loop *loop = loop_get(L);
   if (loop->L != NULL)
     return luaL_error(L, "dgram.run: cannot run the loop from a callback");
+  int top = lua_gettop(L);
   loop->L = L;
   uv_run(&loop->uv, uv_modes[mode]);
   loop->L = NULL;
+  if (lua_gettop(L) != top) { /* a callback left the stack unbalanced: a bug here */
+#ifdef DGRAM_CHECKED
+    fprintf(stderr, "dgram: stack %d -> %d after a loop run\n", top, lua_gettop(L));
+    abort();
+#endif
+    lua_settop(L, top);
+  }
   if (loop->error_ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, loop->error_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, loop->error_ref);

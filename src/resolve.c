@@ -58,7 +58,8 @@ typedef struct resolve_req {
   int ref;
 } resolve_req;
 
-/* Runs the continuation with the result (address string or error) on the stack top. */
+/* Runs the continuation with the result (address string or error) on the stack top,
+ * and pops it. */
 static void resolve_finish(lua_State *L, dgram_socket *s, resolve_cb cb, int ref,
                            int ok) {
   int result = lua_gettop(L);
@@ -102,7 +103,6 @@ static void getaddrinfo_done(uv_getaddrinfo_t *req, int status, struct addrinfo 
     lua_replace(L, -3);
     lua_pop(L, 1);
     resolve_finish(L, r->s, r->cb, r->ref, lua_type(L, -1) == LUA_TSTRING);
-    lua_pop(L, 1);
   }
   uv_freeaddrinfo(res);
   free(r);
@@ -122,7 +122,6 @@ static void lookup_continue(lua_State *L, const deferred *d, int base) {
   lookup_state *st = lua_touserdata(L, base);
   lua_pushvalue(L, base + 2);
   resolve_finish(L, st->s, st->cb, st->ref, (int)d->value);
-  lua_pop(L, 1);
 }
 
 /* Queues the result on the stack top (popped) for the state at st_idx. */

@@ -197,7 +197,10 @@ static void send_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int e
   send_args a;
   send_unpack(L, extra, &a);
   if (s->state == SOCK_CLOSED) {
-    if (!a.cb) return;
+    if (!a.cb) {
+      lua_settop(L, result);
+      return;
+    }
     push_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running", NULL, 0, NULL, -1);
     send_fail(L, s, sidx, a.cb);
   } else if (!ok) {
@@ -370,6 +373,7 @@ static void check_slice(lua_State *L, send_args *a, int offset, int length) {
 
 static int socket_send(lua_State *L) {
   dgram_socket *s = socket_check(L, 1);
+  luaL_checkstack(L, 48, NULL);
   lua_settop(L, 7);
   send_args a = {2, 0, 0, 0, 0, 0};
   int offset = 3, length = 4, port = 5, address = 6, cb = 7, sliced;

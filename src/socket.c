@@ -50,6 +50,7 @@ static void socket_on_close(uv_handle_t *h) {
 }
 
 void socket_close_now(lua_State *L, dgram_socket *s, int sidx) {
+  luaL_checkstack(L, 32, NULL);
   push_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running", NULL, 0, NULL, -1);
   socket_drop_waiting(L, s, sidx, lua_gettop(L));
   lua_pop(L, 1);
