@@ -75,6 +75,20 @@ function Socket:close(cb)
   return self
 end
 
+-- connect(port[, address][, cb]): cb is a one-time 'connect' listener that also gets a
+-- failure (instead of 'error'), as in Node.
+local core_connect = Socket.connect
+function Socket:connect(port, address, cb)
+  if type(address) == "function" then address, cb = nil, address end
+  local onerror = cb and function(err)
+    self:removeListener("connect", cb)
+    cb(err)
+  end
+  core_connect(self, port, address, onerror)
+  if cb then self:once("connect", cb) end
+  return self
+end
+
 function dgram.createSocket(options, cb)
   local socket = core.createSocket(options)
   if type(cb) == "function" then socket:on("message", cb) end

@@ -113,6 +113,9 @@ int socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx);
 int socket_start_receiving(lua_State *L, dgram_socket *s);
 void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx);
 void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err);
+void socket_wait_connect(lua_State *L, int sidx, int host_idx, int port, int cb);
+void connect_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, int port,
+                   int cb);
 int socket_address_of(const char *ip, int port, int family, struct sockaddr_storage *out);
 const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, int *port);
 int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size,
@@ -121,6 +124,7 @@ void socket_register(lua_State *L);
 void bind_register(lua_State *L);
 void options_register(lua_State *L);
 void send_register(lua_State *L);
+void connect_register(lua_State *L);
 void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *a,
                   unsigned flags);
 void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);

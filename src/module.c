@@ -12,6 +12,7 @@ int luaopen_dgram_core(lua_State *L) {
   socket_register(L);
   bind_register(L);
   send_register(L);
+  connect_register(L);
   options_register(L);
   timer_register(L);
   lua_pushliteral(L, "0.1.0");

@@ -254,7 +254,7 @@ static void send_dispatch(lua_State *L, dgram_socket *s, int sidx, const send_ar
     send_report(L, s, sidx, a->cb, rc, NULL);
 }
 
-/* Sends queued while the socket was binding go out now that it is bound. */
+/* Sends and connects queued while the socket was binding go on now that it is bound. */
 void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx) {
   lua_getiuservalue(L, sidx, UV_HANDLERS);
   if (lua_getfield(L, -1, "_waiting") == LUA_TTABLE) {
@@ -267,7 +267,10 @@ void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx) {
       send_args a;
       lua_rawgeti(L, list, i);
       send_unpack(L, top + 1, &a);
-      send_dispatch(L, s, sidx, &a);
+      if (lua_rawgeti(L, top + 1, 5) == LUA_TSTRING) /* a connect */
+        connect_start(L, s, sidx, a.host ? a.host : a.data, a.port, a.cb);
+      else
+        send_dispatch(L, s, sidx, &a);
       lua_settop(L, top);
     }
   }
@@ -284,6 +287,8 @@ void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err) {
     lua_Integer n = luaL_len(L, list);
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, list, i);
+      if (lua_rawgeti(L, -1, 5) == LUA_TSTRING) s->connect_state = DISCONNECTED;
+      lua_pop(L, 1);
       if (lua_rawgeti(L, -1, 4) == LUA_TFUNCTION) {
         lua_pushvalue(L, err);
         send_fail(L, s, sidx, lua_gettop(L) - 1);
@@ -294,7 +299,7 @@ void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err) {
   lua_pop(L, 2);
 }
 
-static void send_wait(lua_State *L, int sidx, const send_args *a) {
+static void push_waiting(lua_State *L, int sidx) {
   lua_getiuservalue(L, sidx, UV_HANDLERS);
   if (lua_getfield(L, -1, "_waiting") != LUA_TTABLE) {
     lua_pop(L, 1);
@@ -302,9 +307,31 @@ static void send_wait(lua_State *L, int sidx, const send_args *a) {
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, "_waiting");
   }
+  lua_remove(L, -2);
+}
+
+static void send_wait(lua_State *L, int sidx, const send_args *a) {
+  push_waiting(L, sidx);
   send_pack(L, a);
   lua_rawseti(L, -2, luaL_len(L, -2) + 1);
-  lua_pop(L, 2);
+  lua_pop(L, 1);
+}
+
+/* A connect waiting for the bind: {host, port, host, cb, "connect"}. */
+void socket_wait_connect(lua_State *L, int sidx, int host_idx, int port, int cb) {
+  push_waiting(L, sidx);
+  lua_createtable(L, 5, 0);
+  lua_pushvalue(L, host_idx);
+  lua_rawseti(L, -2, 1);
+  lua_pushinteger(L, port);
+  lua_rawseti(L, -2, 2);
+  lua_pushvalue(L, host_idx);
+  lua_rawseti(L, -2, 3);
+  if (cb) lua_pushvalue(L, cb), lua_rawseti(L, -2, 4);
+  lua_pushliteral(L, "connect");
+  lua_rawseti(L, -2, 5);
+  lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+  lua_pop(L, 1);
 }
 
 /* ---- socket:send(msg, [offset, length,] [port, [address,]] [callback]) ------------- */
