@@ -36,5 +36,6 @@ build = {
     },
     ["dgram"] = "lua/dgram.lua",
     ["dgram.emitter"] = "lua/dgram/emitter.lua",
+    ["dgram.coro"] = "lua/dgram/coro.lua",
   },
 }

@@ -6,6 +6,7 @@
 
 local core = require("dgram.core")
 local EventEmitter = require("dgram.emitter")
+local coro = require("dgram.coro")
 
 local dgram = {
   EventEmitter = EventEmitter,
@@ -18,6 +19,9 @@ local dgram = {
   clearTimeout = core.clearTimeout,
   clearInterval = core.clearInterval,
   version = core.version,
+  nextTick = core.nextTick,
+  spawn = coro.spawn,
+  sleep = coro.sleep,
 }
 
 local Socket = core.Socket
@@ -89,8 +93,15 @@ function Socket:connect(port, address, cb)
   return self
 end
 
+Socket.recv = coro.recv
+Socket.recvDropped = coro.recvDropped
+Socket.sendAsync = coro.sendAsync
+
 function dgram.createSocket(options, cb)
   local socket = core.createSocket(options)
+  if type(options) == "table" and options.recvQueueSize ~= nil then
+    coro.setQueueLimit(socket, options.recvQueueSize)
+  end
   if type(cb) == "function" then socket:on("message", cb) end
   return socket
 end

@@ -67,6 +67,7 @@ void loop_fail(lua_State *L, dgram_loop *loop);
 /* The Lua state callbacks may use now, or NULL when they must not call Lua. */
 lua_State *loop_state(dgram_loop *loop);
 int loop_run(lua_State *L);
+int loop_next_tick(lua_State *L);
 int loop_backend_fd(lua_State *L);
 int loop_backend_timeout(lua_State *L);
 void *loop_alloc_req(dgram_loop *loop, size_t size);

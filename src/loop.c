@@ -190,6 +190,17 @@ int loop_run(lua_State *L) {
   return 1;
 }
 
+/* core.nextTick(fn[, a[, b]]): calls fn(a, b) on the next loop turn. */
+int loop_next_tick(lua_State *L) {
+  deferred d = {DEFER_CALL, 0, 0, 0, NULL, NULL, 0};
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 3);
+  lua_pushnil(L);
+  lua_insert(L, 1); /* owner, fn, a, b */
+  loop_defer(L, loop_get(L), &d, 4);
+  return 0;
+}
+
 int loop_backend_fd(lua_State *L) {
   lua_pushinteger(L, uv_backend_fd(&loop_get(L)->uv));
   return 1;

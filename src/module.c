@@ -4,6 +4,7 @@
 int luaopen_dgram_core(lua_State *L) {
   static const luaL_Reg functions[] = {{"run", loop_run},
                                        {"backendFd", loop_backend_fd},
+                                       {"nextTick", loop_next_tick},
                                        {"backendTimeout", loop_backend_timeout},
                                        {NULL, NULL}};
   loop_open(L);

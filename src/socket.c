@@ -216,6 +216,11 @@ static int socket_unref(lua_State *L) {
   return 1;
 }
 
+static int socket_closed(lua_State *L) {
+  lua_pushboolean(L, socket_check(L, 1)->state == SOCK_CLOSED);
+  return 1;
+}
+
 static int socket_tostring(lua_State *L) {
   dgram_socket *s = socket_check(L, 1);
   lua_pushfstring(L, "dgram.socket (%s, %p)", s->family == AF_INET6 ? "udp6" : "udp4", s);
@@ -312,6 +317,7 @@ void socket_register(lua_State *L) {
                                      {"unref", socket_unref},
                                      {"_sethandler", socket_sethandler},
                                      {"_events", socket_events},
+                                     {"_closed", socket_closed},
                                      {NULL, NULL}};
   luaL_newmetatable(L, DGRAM_SOCKET_MT);
   luaL_setfuncs(L, meta, 0);
