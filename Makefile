@@ -19,8 +19,10 @@ export LUA_CPATH = ./$(BUILD)/?.so;;
 
 all: $(SO)
 
+# Extra Debian packages per target (tools/deps.sh installs what is missing).
+TEST_PKGS  = iproute2 nodejs
 deps:
-	@sh tools/deps.sh
+	@sh tools/deps.sh $(TEST_PKGS)
 
 $(SO): $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
@@ -47,10 +49,12 @@ asan: deps
 	@DGRAM_CPATH=./$(BUILD)/asan/?.so DGRAM_ASAN=1 sh spec/run.sh
 
 valgrind: deps
+	@sh tools/deps.sh valgrind
 	@$(MAKE) --no-print-directory all
 	@DGRAM_VALGRIND=1 sh spec/run.sh
 
 lint: deps
+	@sh tools/deps.sh clang-format
 	luacheck lua spec examples bench
 	clang-format --dry-run -Werror $(SRC) $(HDR)
 	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC)
@@ -61,10 +65,12 @@ format:
 install: deps
 	luarocks make --lua-version=5.4 dgram-scm-1.rockspec
 
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh full
 
-bench-quick: deps all
+bench-quick: deps
+	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh quick
 
 clean:
