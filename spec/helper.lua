@@ -40,14 +40,20 @@ function H.run(ms)
   if timed_out then error("the loop did not finish in time", 2) end
 end
 
--- A udp4/udp6 socket bound to the loopback address on a random port; returns it and
--- its port once 'listening' has been emitted.
+-- A udp4/udp6 socket bound to the loopback address on a random port; returns it, its
+-- port and its host once 'listening' has been emitted (the loop runs until then).
 function H.bound(kind, opts)
   local o = { type = kind or "udp4" }
   for k, v in pairs(opts or {}) do o[k] = v end
   local s = H.socket(o)
   local host = o.type == "udp6" and "::1" or "127.0.0.1"
-  s:bind(0, host)
+  local listening = false
+  s:bind(0, host, function() listening = true end)
+  for _ = 1, 1000 do
+    if listening then break end
+    dgram.run("once")
+  end
+  assert(listening, "the socket did not emit 'listening'")
   return s, s:address().port, host
 end
 

@@ -551,7 +551,7 @@ describe("udp6 multicast over lo (private network namespace, probed)", function(
     assert.equals(1, s:setMulticastTTL(1))
     local sent = {}
     for i, g in ipairs(groups) do send(s, sent, i, "to " .. g, port, g) end
-    run_until(1000, function() return #got >= #groups end)
+    run_until(500, function() return #got >= #groups end)
     if #got == 0 then
       local outcome = {}
       for i, g in ipairs(groups) do

@@ -14,10 +14,9 @@ runner="$LUA"
 if [ -n "${DGRAM_ASAN:-}" ]; then
   asan=$(cc -print-file-name=libasan.so)
   ubsan=$(cc -print-file-name=libubsan.so)
-  export LD_PRELOAD="$asan $ubsan"
+  runner="env LD_PRELOAD=$asan:$ubsan $LUA"
   export ASAN_OPTIONS="detect_leaks=1:abort_on_error=0:exitcode=99"
   export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:exitcode=99"
-  export LSAN_OPTIONS="suppressions=$(pwd)/spec/lsan.supp:print_suppressions=0"
 elif [ -n "${DGRAM_VALGRIND:-}" ]; then
   runner="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect --track-fds=no $LUA"
   export DGRAM_SLOW=1

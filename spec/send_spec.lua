@@ -1088,7 +1088,7 @@ describe("send: closed sockets and pending sends", function()
   it("a send handed to the kernel before close gets its callback exactly once", function()
     local server, port = H.bound("udp4")
     server:on("message", function() end)
-    local client = H.socket("udp4")
+    local client = H.bound("udp4")
     local calls = {}
     for i = 1, 3 do
       client:send("bye" .. i, port, LO4, function(err, n)

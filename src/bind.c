@@ -47,6 +47,23 @@ int socket_start_receiving(lua_State *L, dgram_socket *s) {
   return uv_udp_recv_start(s->handle, recv_alloc, recv_on_data);
 }
 
+/* On the turn after the bind, as in Node: receive, emit 'listening', then let the sends
+ * and connects that waited for the bind go. */
+static void bind_complete(lua_State *L, const deferred *d, int sidx) {
+  dgram_socket *s = lua_touserdata(L, sidx);
+  (void)d;
+  if (s->state == SOCK_CLOSED) return;
+  int rc = socket_start_receiving(L, s);
+  if (rc != 0) {
+    push_uv_error(L, rc, "recvStart", NULL, -1);
+    socket_emit(L, s, sidx, EV_ERROR, 1);
+    return;
+  }
+  s->state = SOCK_BOUND;
+  socket_emit(L, s, sidx, EV_LISTENING, 0);
+  if (s->state != SOCK_CLOSED) socket_flush_waiting(L, s, sidx);
+}
+
 /* Binds to an IP literal now; 'listening' or 'error' follow on the next turn. */
 static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int port) {
   struct sockaddr_storage ss;
@@ -57,7 +74,6 @@ static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int
   if (rc == 0 && s->reuse_port) rc = open_reuseport_fd(s);
   if (rc == 0) rc = uv_udp_bind(s->handle, (struct sockaddr *)&ss, flags);
   if (rc == 0) rc = apply_buffer_sizes(s, &syscall);
-  if (rc == 0) rc = socket_start_receiving(L, s);
   if (rc != 0) {
     s->state = SOCK_UNBOUND;
     push_uv_error(L, rc, syscall, ip, port > 0 ? port : -1);
@@ -66,10 +82,11 @@ static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int
     socket_release(L, s); /* the queued 'error' keeps it alive until emitted */
     return;
   }
-  s->state = SOCK_BOUND;
-  if (s->unrefd) uv_unref((uv_handle_t *)s->handle);
-  socket_defer_emit(L, s, sidx, EV_LISTENING, 0);
-  socket_flush_waiting(L, s, sidx);
+  s->fd_bound = 1;
+  deferred d = {DEFER_CONTINUE, 0, 0, 0, bind_complete, NULL, 0};
+  lua_pushvalue(L, sidx);
+  lua_pushnil(L);
+  loop_defer(L, s->loop, &d, 2);
 }
 
 /* The bind address came back from the resolver (string) or failed (error object). */

@@ -89,7 +89,8 @@ struct dgram_socket {
   int family;        /* AF_INET or AF_INET6 */
   int state;         /* enum socket_state */
   int connect_state; /* enum connect_state */
-  unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1, unrefd : 1, close_emitted : 1;
+  unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1, unrefd : 1;
+  unsigned fd_bound : 1; /* bound in the kernel ('listening' may still be on its way) */
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
   struct sockaddr_storage peer;           /* the last sender, its address string cached */
   struct sockaddr_storage dest;           /* the last literal destination, parsed once */

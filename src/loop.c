@@ -132,13 +132,37 @@ static void queue_drain(uv_check_t *check) {
 
 /* ---- calling Lua from callbacks ---------------------------------------------------- */
 
+/* A string error gets the callback's traceback; any other value is kept as it is. */
 static int traceback(lua_State *L) {
-  const char *msg = lua_tostring(L, 1);
-  if (msg != NULL && lua_type(L, 1) == LUA_TSTRING)
-    luaL_traceback(L, L, msg, 1);
+  if (lua_type(L, 1) == LUA_TSTRING)
+    luaL_traceback(L, L, lua_tostring(L, 1), 1);
   else
     lua_settop(L, 1);
   return 1;
+}
+
+/* A call packed by loop_call while an error was on its way out: {fn, args..., n=}. */
+static void call_packed(lua_State *L, const deferred *d, int base) {
+  (void)d;
+  int n = (int)luaL_len(L, base + 1);
+  for (int i = 1; i <= n; i++)
+    lua_rawgeti(L, base + 1, i);
+  loop_call(L, loop_get(L), n - 1);
+}
+
+static void defer_call(lua_State *L, dgram_loop *loop, int nargs) {
+  deferred d = {DEFER_CONTINUE, 0, 0, 0, call_packed, NULL, 0};
+  int fn = lua_gettop(L) - nargs;
+  lua_createtable(L, nargs + 1, 0);
+  for (int i = 0; i <= nargs; i++) {
+    lua_pushvalue(L, fn + i);
+    lua_rawseti(L, -2, i + 1);
+  }
+  lua_replace(L, fn);
+  lua_settop(L, fn);
+  lua_pushnil(L);
+  lua_insert(L, -2); /* owner, packed call */
+  loop_defer(L, loop, &d, 2);
 }
 
 void loop_fail(lua_State *L, dgram_loop *loop) {
@@ -150,6 +174,10 @@ void loop_fail(lua_State *L, dgram_loop *loop) {
 }
 
 int loop_call(lua_State *L, dgram_loop *loop, int nargs) {
+  if (loop->error_ref != LUA_NOREF) { /* the loop is stopping: call it on the next run */
+    defer_call(L, loop, nargs);
+    return -1;
+  }
   int fn = lua_gettop(L) - nargs;
   lua_pushcfunction(L, traceback);
   lua_insert(L, fn);
@@ -165,7 +193,22 @@ int loop_call(lua_State *L, dgram_loop *loop, int nargs) {
 int loop_run(lua_State *L) {
   static const char *const modes[] = {"default", "once", "nowait", NULL};
   static const uv_run_mode uv_modes[] = {UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT};
-  int mode = luaL_checkoption(L, 1, "default", modes);
+  int mode = 0;
+  if (!lua_isnoneornil(L, 1)) {
+    if (lua_type(L, 1) != LUA_TSTRING)
+      return raise_error(L, "ERR_INVALID_ARG_TYPE",
+                         "The \"mode\" argument must be of type string. Received %s",
+                         type_name(L, 1));
+    const char *name = lua_tostring(L, 1);
+    while (modes[mode] != NULL && (name == NULL || strcmp(modes[mode], name) != 0))
+      mode++;
+    if (modes[mode] == NULL)
+      return raise_error(
+          L, "ERR_INVALID_ARG_VALUE",
+          "The argument 'mode' must be one of 'default', 'once', 'nowait'. "
+          "Received %s",
+          type_name(L, 1));
+  }
   dgram_loop *loop = loop_get(L);
   if (loop->L != NULL)
     return luaL_error(L, "dgram.run: cannot run the loop from a callback");

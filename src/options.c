@@ -20,7 +20,8 @@ static int check_ttl(lua_State *L) {
                 "The \"ttl\" argument must be of type number. Received %s",
                 type_name(L, 2));
   lua_Number n = lua_tonumber(L, 2);
-  return n == (lua_Number)(int)n ? (int)n : -1; /* libuv refuses what is not a byte */
+  /* Node passes the ttl on as an int32, so 1.5 is 1; libuv refuses what is not a byte. */
+  return n >= -1 && n <= 256 ? (int)n : -1;
 }
 
 static int socket_set_ttl(lua_State *L) {
@@ -62,7 +63,7 @@ static void bind_for_membership(lua_State *L, dgram_socket *s) {
 
 static int membership(lua_State *L, uv_membership which, const char *syscall) {
   dgram_socket *s = socket_check_open(L, 1);
-  if (!lua_toboolean(L, 2))
+  if (!lua_toboolean(L, 2) || (lua_type(L, 2) == LUA_TSTRING && luaL_len(L, 2) == 0))
     return raise_error(L, "ERR_MISSING_ARGS",
                        "The \"multicastAddress\" argument must be specified");
   const char *group = check_address(L, 2, "multicastAddress", 0);
@@ -121,7 +122,7 @@ static int buffer_size(lua_State *L, buffer_size_fn fn, const char *syscall, int
                          "Buffer size must be a positive integer");
     value = (int)n;
   }
-  int rc = s->state == SOCK_BOUND ? fn((uv_handle_t *)s->handle, &value) : UV_EBADF;
+  int rc = s->fd_bound ? fn((uv_handle_t *)s->handle, &value) : UV_EBADF;
   if (rc != 0) {
     lua_pushfstring(L, "Could not get or set buffer size: %s returned %s (%s)", syscall,
                     uv_err_name(rc), uv_strerror(rc));

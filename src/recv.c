@@ -78,12 +78,7 @@ void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sock
   } else if (lua_getiuservalue(L, sidx, UV_MESSAGE) != LUA_TNIL) {
     lua_pushlstring(L, buf->base, (size_t)n);
     push_rinfo(L, s, sidx, a, n);
-    if (s->loop->error_ref == LUA_NOREF) {
-      loop_call(L, s->loop, 2);
-    } else { /* the loop is stopping: deliver it on the next run, in order */
-      lua_remove(L, -3);
-      socket_defer_emit(L, s, sidx, EV_MESSAGE, 2);
-    }
+    loop_call(L, s->loop, 2); /* deferred to the next run if the loop is stopping */
   }
   lua_settop(L, sidx - 1);
 }

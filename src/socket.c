@@ -92,13 +92,8 @@ static int socket_gc(lua_State *L) {
 /* ---- events ------------------------------------------------------------------------ */
 
 void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
-  if (ev == EV_CLOSE)
-    s->close_emitted = 1;
-  else if (s->close_emitted && (ev == EV_MESSAGE || ev == EV_ERROR)) {
-    lua_pop(L, nargs);
-    return;
-  }
-  if (ev == EV_LISTENING && s->state == SOCK_CLOSED) {
+  if (s->state == SOCK_CLOSED &&
+      ev != EV_CLOSE) { /* closed by the script: only 'close' */
     lua_pop(L, nargs);
     return;
   }
@@ -194,7 +189,7 @@ static int socket_address(lua_State *L) {
   dgram_socket *s = socket_check_open(L, 1);
   struct sockaddr_storage ss;
   int len = sizeof ss;
-  if (s->state != SOCK_BOUND) return raise_uv_error(L, UV_EBADF, "getsockname", NULL, -1);
+  if (!s->fd_bound) return raise_uv_error(L, UV_EBADF, "getsockname", NULL, -1);
   int rc = uv_udp_getsockname(s->handle, (struct sockaddr *)&ss, &len);
   if (rc != 0) return raise_uv_error(L, rc, "getsockname", NULL, -1);
   return push_sockaddr(L, (struct sockaddr *)&ss, 0, 0);

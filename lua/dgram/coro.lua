@@ -109,6 +109,7 @@ function M.recv(socket, timeout)
     error(core.error("ERR_INVALID_ARG_TYPE",
       'The "timeout" argument must be of type number. Received ' .. type(timeout)), 2)
   end
+  if socket:_closed() then error(not_running(), 2) end
   local st = receive_state(socket)
   if st.head <= st.tail then
     local item = st.queue[st.head]
@@ -116,7 +117,6 @@ function M.recv(socket, timeout)
     st.head = st.head + 1
     return item[1], item[2]
   end
-  if socket:_closed() then return nil, not_running() end
   local waiter = { co = co }
   if timeout then
     waiter.timer = core.setTimeout(timeout, function()
