@@ -191,7 +191,7 @@ describe("socket:recv", function()
   it("queue bound: with recvQueueSize=4, 10 datagrams arriving while nobody waits keep the "
     .. "4 oldest; the 6 newer ones are dropped and counted by recvDropped()", function()
     local server, port = H.bound("udp4", { recvQueueSize = 4 })
-    local got, timed_out, dropped_before = {}, nil, nil
+    local got, timed_out, dropped_before, dropped_after = {}, nil, nil, nil
     dgram.spawn(function()
       assert.equals("start", server:recv(2000 * H.scale))
       dropped_before = server:recvDropped()
@@ -207,6 +207,7 @@ describe("socket:recv", function()
         end
         got[#got + 1] = msg
       end
+      dropped_after = server:recvDropped()
       server:close()
     end)
     dgram.spawn(send_all, port, { "start" })
@@ -214,8 +215,8 @@ describe("socket:recv", function()
     assert.equals(0, dropped_before)
     assert.same({ "1", "2", "3", "4" }, got)
     assert.equals("ETIMEDOUT", timed_out)
-    assert.equals(6, server:recvDropped())
-    assert.equals("integer", math.type(server:recvDropped()))
+    assert.equals(6, dropped_after)
+    assert.equals("integer", math.type(dropped_after))
   end)
 
   it("recvDropped() is 0 on a socket that never used recv", function()
@@ -263,6 +264,22 @@ describe("socket:recv", function()
     assert.same({ "2", "3" }, heard)
   end)
 
+  it("with several coroutines waiting, each datagram goes to the one waiting longest",
+    function()
+      local server, port = H.bound("udp4")
+      local got = {}
+      for i = 1, 3 do
+        dgram.spawn(function() got[i] = server:recv(2000 * H.scale) end)
+      end
+      dgram.spawn(function()
+        send_all(port, { "first", "second", "third" })
+        dgram.sleep(50)
+        server:close()
+      end)
+      H.run()
+      assert.same({ "first", "second", "third" }, got)
+    end)
+
   it("closing the socket wakes a waiting recv with nil + ERR_SOCKET_DGRAM_NOT_RUNNING",
     function()
       local server = H.bound("udp4")
@@ -292,15 +309,16 @@ describe("socket:recv", function()
       "ERR_SOCKET_DGRAM_NOT_RUNNING" }, codes)
   end)
 
-  it("on a closed socket returns nil + ERR_SOCKET_DGRAM_NOT_RUNNING at once", function()
-    local server = H.bound("udp4")
-    server:close()
-    local res
-    dgram.spawn(function() res = table.pack(server:recv(5000)) end)
-    H.run(2000)
-    assert.is_nil(res[1])
-    assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", res[2].code)
-  end)
+  it("on a closed socket raises ERR_SOCKET_DGRAM_NOT_RUNNING at once (like every method)",
+    function()
+      local server = H.bound("udp4")
+      server:close()
+      local ok, err
+      dgram.spawn(function() ok, err = pcall(server.recv, server, 5000) end)
+      H.run(2000)
+      assert.is_false(ok)
+      assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err.code)
+    end)
 
   it("raises ERR_INVALID_ARG_TYPE for a timeout that is not a number", function()
     local server = H.bound("udp4")
@@ -318,62 +336,82 @@ end)
 describe("socket:sendAsync", function()
   after_each(H.cleanup)
 
+  -- Receives `n` datagrams on `server` (recv started before anything is sent), then closes it.
+  local function receive_n(server, n, into)
+    dgram.spawn(function()
+      for i = 1, n do into[i] = server:recv(2000 * H.scale) end
+      server:close()
+    end)
+  end
+
   it("returns the number of bytes sent, after the send completed", function()
     local server, port = H.bound("udp4")
-    local n1, n2, got
+    local n1, n2 = nil, nil
+    local got = {}
+    receive_n(server, 2, got)
     dgram.spawn(function()
       local client = H.socket("udp4")
       n1 = client:sendAsync("hello", port, "127.0.0.1")
       n2 = client:sendAsync({ "ab", "cd", "ef" }, port) -- array form, default address
-      got = { server:recv(2000 * H.scale), server:recv(2000 * H.scale) }
       client:close()
-      server:close()
     end)
     H.run()
     assert.equals(5, n1)
     assert.equals("integer", math.type(n1))
     assert.equals(6, n2)
-    -- The first datagram may have arrived before the first recv; it is then not queued yet.
-    assert.equals("abcdef", got[#got])
+    assert.same({ "hello", "abcdef" }, got)
   end)
 
   it("returns nil + EMSGSIZE for 65508 bytes on udp4, and the socket keeps working", function()
     local server, port = H.bound("udp4")
-    local res, after, got
-    local errors = {}
+    local res, after = nil, nil
+    local got, errors = {}, {}
+    receive_n(server, 1, got)
     dgram.spawn(function()
       local client = H.socket("udp4")
       client:on("error", function(e) errors[#errors + 1] = e end)
       res = table.pack(client:sendAsync(string.rep("x", 65508), port, "127.0.0.1"))
       after = client:sendAsync("still works", port, "127.0.0.1")
-      got = server:recv(2000 * H.scale)
       client:close()
-      server:close()
     end)
     H.run()
+    assert.equals(2, res.n)
     assert.is_nil(res[1])
     assert.equals("table", type(res[2]))
     assert.equals("EMSGSIZE", res[2].code)
     assert.equals(11, after)
-    assert.equals("still works", got)
+    assert.same({ "still works" }, got)
     assert.same({}, errors) -- the error went to sendAsync, not to 'error'
   end)
 
   it("sends 65507 bytes (the udp4 maximum)", function()
     local server, port = H.bound("udp4")
-    local n, got
+    local n, got = nil, {}
+    receive_n(server, 1, got)
     dgram.spawn(function()
       local client = H.socket("udp4")
       n = client:sendAsync(string.rep("y", 65507), port, "127.0.0.1")
       client:close()
     end)
+    H.run()
+    assert.equals(65507, n)
+    assert.equals(string.rep("y", 65507), got[1])
+  end)
+
+  it("returns nil + ERR_SOCKET_DGRAM_NOT_RUNNING when the socket closes while the send "
+    .. "waits for a lookup", function()
+    local server, port = H.bound("udp4")
+    local res
+    local client = H.socket("udp4")
+    dgram.spawn(function() res = table.pack(client:sendAsync("x", port, "localhost")) end)
     dgram.spawn(function()
-      got = server:recv(2000 * H.scale)
+      client:close()
       server:close()
     end)
     H.run()
-    assert.equals(65507, n)
-    assert.equals(65507, #got)
+    assert.equals(2, res.n)
+    assert.is_nil(res[1])
+    assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", res[2].code)
   end)
 
   it("raises bad arguments at once, like send (nothing yields)", function()
@@ -494,6 +532,34 @@ describe("an error inside a spawned coroutine", function()
     local err = run_error()
     assert.truthy(tostring(err):find("at once", 1, true))
     assert.truthy(tostring(err):find("stack traceback", 1, true))
+  end)
+
+  it("does not strand the other spawned coroutines: they start in the next run", function()
+    local ran = false
+    dgram.spawn(function() error("first fails") end)
+    dgram.spawn(function() ran = true end)
+    run_error()
+    H.run()
+    assert.is_true(ran)
+  end)
+
+  it("in a coroutine woken by close does not strand the other waiting recvs: the next run "
+    .. "wakes them with ERR_SOCKET_DGRAM_NOT_RUNNING", function()
+    local server = H.bound("udp4")
+    local codes = {}
+    for i = 1, 3 do
+      dgram.spawn(function()
+        local _, err = server:recv()
+        codes[i] = err and err.code
+        if i == 1 then error("first waiter fails") end
+      end)
+    end
+    dgram.setTimeout(20, function() server:close() end)
+    local err = run_error()
+    assert.truthy(tostring(err):find("first waiter fails", 1, true))
+    H.run()
+    assert.same({ "ERR_SOCKET_DGRAM_NOT_RUNNING", "ERR_SOCKET_DGRAM_NOT_RUNNING",
+      "ERR_SOCKET_DGRAM_NOT_RUNNING" }, codes)
   end)
 
   -- Each way a coroutine is resumed: first start, sleep, recv woken by a datagram, recv

@@ -64,4 +64,36 @@ H.all_bytes = (function()
   return table.concat(t)
 end)()
 
+-- For the *_nsspec files, which run inside a private network namespace.
+-- nil when this process sees only lo and lo routes 224.0.0.0/4; else why not.
+-- /proc/net/* follows the reader's network namespace (/sys/class/net does not: it shows
+-- the namespace sysfs was mounted in, so it lists the host's interfaces here).
+function H.netns_problem()
+  local env = os.getenv("DGRAM_NO_NETNS")
+  if env then return env ~= "" and env or "DGRAM_NO_NETNS is set" end
+  local f = io.open("/proc/net/dev")
+  if not f then return "cannot read /proc/net/dev to check for a private network namespace" end
+  local names = {}
+  for line in f:lines() do
+    local name = line:match("^%s*([^%s:|]+):")
+    if name then names[#names + 1] = name end
+  end
+  f:close()
+  if #names ~= 1 or names[1] ~= "lo" then
+    return "not inside a private network namespace (interfaces: " .. table.concat(names, ", ") ..
+      "); run spec/run.sh as root"
+  end
+  -- /proc/net/route: destination and mask in hex, network byte order read as a host
+  -- (little-endian) word, so 224.0.0.0/4 is 000000E0/000000F0.
+  local routes = io.open("/proc/net/route")
+  local text = routes and routes:read("a") or ""
+  if routes then routes:close() end
+  if not text:find("\nlo%s+000000E0%s+%x+%s+%x+%s+%d+%s+%d+%s+%d+%s+000000F0") then
+    return "the private network namespace has no 224.0.0.0/4 route on lo " ..
+      "(spec/run.sh sets it up: ip link set lo up; ip link set lo multicast on; " ..
+      "ip route add 224.0.0.0/4 dev lo)"
+  end
+  return nil
+end
+
 return H
