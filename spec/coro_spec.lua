@@ -219,6 +219,26 @@ describe("socket:recv", function()
     assert.equals("integer", math.type(dropped_after))
   end)
 
+  it("gets the reply to a request sent with sendAsync just before the first recv (20 rounds)",
+    function()
+      local server, port = H.bound("udp4")
+      server:on("message", function(msg, rinfo)
+        server:send("re:" .. msg, rinfo.port, rinfo.address)
+      end)
+      local got = {}
+      dgram.spawn(function()
+        for i = 1, 20 do
+          local client = H.socket("udp4")
+          client:sendAsync("ping" .. i, port, "127.0.0.1")
+          got[i] = client:recv(1000 * H.scale) or "lost"
+          client:close()
+        end
+        server:close()
+      end)
+      H.run(10000)
+      for i = 1, 20 do assert.equals("re:ping" .. i, got[i]) end
+    end)
+
   it("recvDropped() is 0 on a socket that never used recv", function()
     local s = H.bound("udp4")
     assert.equals(0, s:recvDropped())

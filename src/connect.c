@@ -1,18 +1,11 @@
 /* Connected sockets: connect, disconnect, remoteAddress. */
 #include "dgram.h"
 
-/* Reports a failed connect later: to the callback at cb (0: none) or as 'error'. */
+/* A failed connect leaves the socket unconnected; the error (stack top) goes to the
+ * callback at cb, or is emitted as 'error'. */
 static void connect_fail(lua_State *L, dgram_socket *s, int sidx, int cb) {
   s->connect_state = DISCONNECTED;
-  if (cb) {
-    deferred d = {DEFER_CALL, 0, 0, 0, NULL, NULL, 0};
-    lua_pushnil(L);
-    lua_pushvalue(L, cb);
-    lua_rotate(L, -3, -1); /* owner, fn, err */
-    loop_defer(L, s->loop, &d, 3);
-  } else {
-    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
-  }
+  socket_fail(L, s, sidx, cb);
 }
 
 static void connect_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int port,
@@ -47,10 +40,10 @@ static void connect_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, in
   lua_settop(L, result);
 }
 
-/* Starts connecting to the address at host_idx once the socket is bound. */
+/* Starts connecting to the address at host_idx (0 or nil: the default) once bound. */
 void connect_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, int port,
                    int cb) {
-  const char *host = lua_tostring(L, host_idx);
+  const char *host = host_idx ? lua_tostring(L, host_idx) : NULL;
   if (host == NULL || *host == '\0') host = s->family == AF_INET6 ? "::1" : "127.0.0.1";
   if (!resolve_needed(L, s, sidx, host)) {
     connect_to(L, s, sidx, host, port, cb);

@@ -110,6 +110,9 @@ void socket_close_now(lua_State *L, dgram_socket *s, int sidx);
 void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs);
 /* Queues `ev` for a later loop turn; pops nargs (0..2) values. */
 void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs);
+/* Reports a failure later: the error (stack top, popped) to the callback at cb, or as
+ * 'error' when cb is 0. */
+void socket_fail(lua_State *L, dgram_socket *s, int sidx, int cb);
 /* Binds to the any-address on a random port (send, addMembership, connect). */
 int socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx);
 int socket_start_receiving(lua_State *L, dgram_socket *s);

@@ -25,20 +25,6 @@ typedef struct send_args {
 
 /* ---- completion -------------------------------------------------------------------- */
 
-/* Reports a failed send later: the error object (stack top, popped) goes to the
- * callback, or is emitted as 'error' without one. */
-static void send_fail(lua_State *L, dgram_socket *s, int sidx, int cb) {
-  if (cb) {
-    deferred d = {DEFER_CALL, 0, 0, 0, NULL, NULL, 0};
-    lua_pushnil(L);
-    lua_pushvalue(L, cb);
-    lua_rotate(L, -3, -1); /* owner, fn, err */
-    loop_defer(L, s->loop, &d, 3);
-  } else {
-    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
-  }
-}
-
 /* Reports a send's outcome later: cb(nil, bytes) / cb(err), or 'error' without one. */
 static void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
                         const struct sockaddr *dest) {
@@ -55,7 +41,7 @@ static void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int sta
   int port = -1;
   if (dest != NULL) sockaddr_string(dest, ip, sizeof ip, &port);
   push_uv_error(L, status, "send", dest ? ip : NULL, port);
-  send_fail(L, s, sidx, cb);
+  socket_fail(L, s, sidx, cb);
 }
 
 static void send_report_blocked(lua_State *L, dgram_socket *s, int sidx, int cb,
@@ -66,7 +52,7 @@ static void send_report_blocked(lua_State *L, dgram_socket *s, int sidx, int cb,
   lua_pushfstring(L, "IP(%s) is blocked by net.BlockList", ip);
   push_error(L, "ERR_IP_BLOCKED", lua_tostring(L, -1), NULL, 0, ip, port);
   lua_remove(L, -2);
-  send_fail(L, s, sidx, cb);
+  socket_fail(L, s, sidx, cb);
 }
 
 static void send_done(uv_udp_send_t *req, int status) {
@@ -202,10 +188,10 @@ static void send_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int e
       return;
     }
     push_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running", NULL, 0, NULL, -1);
-    send_fail(L, s, sidx, a.cb);
+    socket_fail(L, s, sidx, a.cb);
   } else if (!ok) {
     lua_pushvalue(L, result);
-    send_fail(L, s, sidx, a.cb);
+    socket_fail(L, s, sidx, a.cb);
   } else {
     struct sockaddr_storage dest;
     int rc = socket_address_of(lua_tostring(L, result), a.port, s->family, &dest);
@@ -254,49 +240,52 @@ static void send_dispatch(lua_State *L, dgram_socket *s, int sidx, const send_ar
     send_report(L, s, sidx, a->cb, rc, NULL);
 }
 
-/* Sends and connects queued while the socket was binding go on now that it is bound. */
-void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx) {
+/* Takes the operations queued while the socket was binding: pushes their list (or nil)
+ * and leaves the socket with none. */
+static int take_waiting(lua_State *L, int sidx) {
   lua_getiuservalue(L, sidx, UV_HANDLERS);
-  if (lua_getfield(L, -1, "_waiting") == LUA_TTABLE) {
-    int list = lua_gettop(L);
-    lua_pushnil(L);
-    lua_setfield(L, list - 1, "_waiting");
-    lua_Integer n = luaL_len(L, list);
-    for (lua_Integer i = 1; i <= n; i++) {
-      int top = lua_gettop(L);
-      send_args a;
-      lua_rawgeti(L, list, i);
-      send_unpack(L, top + 1, &a);
-      if (lua_rawgeti(L, top + 1, 5) == LUA_TSTRING) /* a connect */
-        connect_start(L, s, sidx, a.host ? a.host : a.data, a.port, a.cb);
-      else
-        send_dispatch(L, s, sidx, &a);
-      lua_settop(L, top);
-    }
-  }
-  lua_pop(L, 2);
+  int t = lua_getfield(L, -1, "_waiting");
+  lua_pushnil(L);
+  lua_setfield(L, -3, "_waiting");
+  lua_remove(L, -2);
+  return t == LUA_TTABLE;
 }
 
-/* The bind failed or the socket closed: queued sends report the error (at err). */
-void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err) {
-  lua_getiuservalue(L, sidx, UV_HANDLERS);
-  if (lua_getfield(L, -1, "_waiting") == LUA_TTABLE) {
+/* Sends and connects queued while the socket was binding go on now that it is bound. */
+void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx) {
+  if (take_waiting(L, sidx)) {
     int list = lua_gettop(L);
-    lua_pushnil(L);
-    lua_setfield(L, list - 1, "_waiting");
+    lua_Integer n = luaL_len(L, list);
+    for (lua_Integer i = 1; i <= n; i++) {
+      send_args a;
+      lua_rawgeti(L, list, i);
+      send_unpack(L, list + 1, &a);
+      if (lua_rawgeti(L, list + 1, 5) == LUA_TSTRING) /* a connect */
+        connect_start(L, s, sidx, a.host, a.port, a.cb);
+      else
+        send_dispatch(L, s, sidx, &a);
+      lua_settop(L, list);
+    }
+  }
+  lua_pop(L, 1);
+}
+
+/* The bind failed or the socket closed: queued operations report the error (at err). */
+void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err) {
+  if (take_waiting(L, sidx)) {
+    int list = lua_gettop(L);
     lua_Integer n = luaL_len(L, list);
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, list, i);
-      if (lua_rawgeti(L, -1, 5) == LUA_TSTRING) s->connect_state = DISCONNECTED;
-      lua_pop(L, 1);
-      if (lua_rawgeti(L, -1, 4) == LUA_TFUNCTION) {
+      if (lua_rawgeti(L, list + 1, 5) == LUA_TSTRING) s->connect_state = DISCONNECTED;
+      if (lua_rawgeti(L, list + 1, 4) == LUA_TFUNCTION) {
         lua_pushvalue(L, err);
-        send_fail(L, s, sidx, lua_gettop(L) - 1);
+        socket_fail(L, s, sidx, lua_gettop(L) - 1);
       }
-      lua_pop(L, 2);
+      lua_settop(L, list);
     }
   }
-  lua_pop(L, 2);
+  lua_pop(L, 1);
 }
 
 static void push_waiting(lua_State *L, int sidx) {

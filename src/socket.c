@@ -127,6 +127,20 @@ void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int narg
   loop_defer(L, s->loop, &d, 2 + nargs);
 }
 
+/* Reports a failure later: the error object (stack top, popped) goes to the callback at
+ * cb, or is emitted as 'error' when there is none (cb == 0). */
+void socket_fail(lua_State *L, dgram_socket *s, int sidx, int cb) {
+  if (cb) {
+    deferred d = {DEFER_CALL, 0, 0, 0, NULL, NULL, 0};
+    lua_pushnil(L);
+    lua_pushvalue(L, cb);
+    lua_rotate(L, -3, -1); /* owner, fn, err */
+    loop_defer(L, s->loop, &d, 3);
+  } else {
+    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
+  }
+}
+
 static int event_index(lua_State *L, int idx) {
   const char *name = luaL_checkstring(L, idx);
   for (int i = 0; i < EV_COUNT; i++)

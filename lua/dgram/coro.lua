@@ -91,9 +91,10 @@ local function receive_state(socket)
   st.on_close = function()
     local waiters = st.waiters
     st.waiters = {}
+    -- One loop callback each, so that an error in one coroutine strands no other.
     for _, w in ipairs(waiters) do
       if w.timer then core.clearTimeout(w.timer) end
-      resume(w.co, nil, not_running())
+      core.nextTick(function() resume(w.co, nil, not_running()) end)
     end
   end
   socket:on("message", st.on_message)
