@@ -1,5 +1,5 @@
 /* The flooder: sends SIZE-byte datagrams to 127.0.0.1:PORT with sendmmsg, as fast as it
- * can, for SECONDS (and at most COUNT datagrams when COUNT > 0). Prints
+ * can, for SECONDS (and at most COUNT datagrams when COUNT >= 0). Prints
  * "sent=N secs=T". Usage: flood PORT SIZE SECONDS [COUNT] */
 #include "common.h"
 
@@ -18,7 +18,7 @@ int main(int argc, char **argv) {
   int port = (int)arg_long(argc, argv, 1, 0);
   size_t size = (size_t)arg_long(argc, argv, 2, 64);
   double secs = arg_double(argc, argv, 3, 1.0);
-  unsigned long long limit = (unsigned long long)arg_long(argc, argv, 4, 0);
+  long long limit = arg_long(argc, argv, 4, -1);
   if (port <= 0 || port > 65535 || size > 65000 || secs <= 0 || secs > 60) {
     fprintf(stderr, "flood: bad arguments\n");
     return 2;
@@ -41,9 +41,9 @@ int main(int argc, char **argv) {
   }
   unsigned long long sent = 0, errors = 0;
   double t0 = now_s(), t = t0, stop = t0 + secs;
-  while (t < stop && (limit == 0 || sent < limit)) {
+  while (t < stop && (limit < 0 || sent < (unsigned long long)limit)) {
     unsigned n = BATCH;
-    if (limit && limit - sent < n) n = (unsigned)(limit - sent);
+    if (limit >= 0 && (unsigned long long)limit - sent < n) n = (unsigned)(limit - (long long)sent);
     int rc = sendmmsg(fd, msgs, n, 0);
     if (rc > 0)
       sent += (unsigned long long)rc;

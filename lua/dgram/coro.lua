@@ -58,21 +58,34 @@ function M.setQueueLimit(socket, n)
     error(core.error("ERR_INVALID_ARG_TYPE",
       'The "options.recvQueueSize" property must be of type number. Received ' .. type(n)), 3)
   end
-  if math.type(n) ~= "integer" and n ~= math.floor(n) or n < 1 then
+  local limit = math.tointeger(n)
+  if not limit or limit < 1 then
     error(core.error("ERR_OUT_OF_RANGE",
       'The value of "options.recvQueueSize" is out of range. It must be an integer >= 1. '
       .. "Received " .. tostring(n)), 3)
   end
-  limits[socket] = math.tointeger(n)
+  limits[socket] = limit
 end
 
 local function not_running()
   return core.error("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running")
 end
 
+local function listening_to(socket, name, fn)
+  for _, l in ipairs(socket:rawListeners(name)) do
+    if l == fn then return true end
+  end
+  return false
+end
+
 local function receive_state(socket)
   local st = states[socket]
-  if st then return st end
+  if st then
+    -- removeAllListeners() may have taken ours away: recv still has to work.
+    if not listening_to(socket, "message", st.on_message) then socket:on("message", st.on_message) end
+    if not listening_to(socket, "close", st.on_close) then socket:on("close", st.on_close) end
+    return st
+  end
   st = { queue = {}, head = 1, tail = 0, waiters = {}, dropped = 0,
          limit = limits[socket] or DEFAULT_QUEUE }
   st.on_message = function(msg, rinfo)
