@@ -82,7 +82,9 @@ local function receive_state(socket)
   local st = states[socket]
   if st then
     -- removeAllListeners() may have taken ours away: recv still has to work.
-    if not listening_to(socket, "message", st.on_message) then socket:on("message", st.on_message) end
+    if not listening_to(socket, "message", st.on_message) then
+      socket:on("message", st.on_message)
+    end
     if not listening_to(socket, "close", st.on_close) then socket:on("close", st.on_close) end
     return st
   end
