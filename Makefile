@@ -6,6 +6,7 @@ CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
 SRC       = $(sort $(wildcard src/*.c))
 HDR       = src/dgram.h
+C_ALL     = $(SRC) $(HDR) $(wildcard spec/c/*.c bench/c/*.c)
 BUILD     = build
 SO        = $(BUILD)/dgram/core.so
 ASAN_SO   = $(BUILD)/asan/dgram/core.so
@@ -56,11 +57,11 @@ valgrind: deps
 lint: deps
 	@sh tools/deps.sh clang-format
 	luacheck lua spec examples bench
-	clang-format --dry-run -Werror $(SRC) $(HDR)
+	clang-format --dry-run -Werror $(C_ALL)
 	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC)
 
 format:
-	clang-format -i $(SRC) $(HDR)
+	clang-format -i $(C_ALL)
 
 install: deps
 	luarocks make --lua-version=5.4 dgram-scm-1.rockspec

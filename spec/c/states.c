@@ -155,8 +155,7 @@ int main(void) {
   if (!eval_boolean(B, "B", "return dgram.run('nowait')")) fail("B", "B's loop is empty");
 
   /* A closes with its socket open, a timer pending and a 'close' not yet emitted. */
-  run_code(A,
-           "A",
+  run_code(A, "A",
            "dgram.setTimeout(100000, function() end)\n"
            "local s = dgram.createSocket('udp4')\n"
            "s:bind(0, '127.0.0.1')\n"
@@ -171,7 +170,8 @@ int main(void) {
     eval_boolean(B, "B", "return dgram.run('nowait')");
     sleep_ms(1);
   }
-  if (!eval_boolean(B, "B", "return b_fired")) fail("B", "B's timer did not fire after A closed");
+  if (!eval_boolean(B, "B", "return b_fired"))
+    fail("B", "B's timer did not fire after A closed");
 
   /* B closes with a send (and its callback) still queued and its client open. */
   run_code(B, "B",
