@@ -181,12 +181,18 @@ int main(void) {
 
   /* A state that loads dgram, makes sockets and closes without ever running. */
   lua_State *C = open_state("C");
-  run_code(C, "C",
-           "local s = dgram.createSocket('udp6')\n"
-           "s:on('listening', function() error('called') end)\n"
-           "s:bind(0, '::1')\n"
-           "dgram.createSocket('udp4'):send('x', 9, function() error('called') end)\n"
-           "dgram.setInterval(1, function() error('called') end)");
+  run_code(
+      C, "C",
+      "local s = dgram.createSocket('udp6')\n"
+      "s:on('listening', function() error('called') end)\n"
+      "s:bind(0, '::1')\n"
+      "dgram.createSocket('udp4'):send('x', 9, function() error('called') end)\n"
+      "dgram.setInterval(1, function() error('called') end)\n"
+      "-- lookups in flight: the resolver's, and a custom one that never answers\n"
+      "dgram.createSocket('udp4'):send('x', 9, 'localhost', function() error('c') end)\n"
+      "dgram.createSocket('udp4'):bind(0, 'localhost')\n"
+      "local never = dgram.createSocket({type = 'udp4', lookup = function() end})\n"
+      "never:send('x', 9, 'example.test', function() error('called') end)");
   lua_close(C);
 
   printf("ok\n");
