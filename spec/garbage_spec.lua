@@ -1,0 +1,97 @@
+-- The hot paths create no Lua garbage beyond what the user receives: a send makes none,
+-- a received datagram makes its string and its rinfo table and nothing else.
+local H = require("helper")
+local dgram = H.dgram
+
+local function kbytes()
+  return collectgarbage("count")
+end
+
+describe("garbage on the hot paths", function()
+  after_each(function()
+    collectgarbage("restart")
+    H.cleanup()
+  end)
+
+  -- The receiving sockets have no 'message' listener: receiving then allocates nothing.
+  it("send without a callback to a literal address allocates nothing", function()
+    local _, port = H.bound("udp4")
+    local client = H.bound("udp4")
+    local payload = ("x"):rep(64)
+    for _ = 1, 100 do client:send(payload, port, "127.0.0.1") end -- warm the caches
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local before = kbytes()
+    for _ = 1, 10000 do client:send(payload, port, "127.0.0.1") end
+    local grew = kbytes() - before
+    collectgarbage("restart")
+    assert.is_true(grew < 1, ("10000 sends allocated %.1f KiB"):format(grew))
+  end)
+
+  it("send with a callback allocates nothing once the loop has run", function()
+    local _, port = H.bound("udp4")
+    local client = H.bound("udp4")
+    local payload, done = ("x"):rep(64), 0
+    local function sent() done = done + 1 end
+    local function batch()
+      for _ = 1, 100 do client:send(payload, port, "127.0.0.1", sent) end
+      for _ = 1, 100 do if not dgram.run("nowait") then break end end
+    end
+    batch() -- the deferred queue reaches its size here
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local before = kbytes()
+    for _ = 1, 50 do batch() end
+    local grew = kbytes() - before
+    collectgarbage("restart")
+    assert.equals(5100, done)
+    assert.is_true(grew < 1, ("5000 sends with callbacks allocated %.1f KiB"):format(grew))
+  end)
+
+  it("a received datagram costs its string and its rinfo table, nothing more", function()
+    local server, port = H.bound("udp4")
+    local client = H.bound("udp4")
+    local n, want, got = 0, 500, nil
+    local payload = ("y"):rep(64)
+    local before
+    server:on("message", function(msg, rinfo)
+      n = n + 1
+      if n == 1 then -- the first one warms the sender-address cache
+        collectgarbage("collect")
+        collectgarbage("stop")
+        before = kbytes()
+      elseif n == want + 1 then
+        got = kbytes() - before
+        collectgarbage("restart")
+        server:close()
+      end
+      assert(#msg == 64 and rinfo.port)
+    end)
+    -- Paced, so that the receive buffer never overflows.
+    for i = 1, want + 1 do
+      client:send(payload, port, "127.0.0.1")
+      for _ = 1, (i % 20 == 0) and 50 or 0 do
+        if n >= i - 1 or not dgram.run("nowait") then break end
+      end
+    end
+    client:close()
+    H.run(3000)
+    assert.equals(want + 1, n)
+    -- What the user receives, built in Lua: a new 64-byte string and a 4-field table.
+    local strings, tables = {}, {}
+    for i = 1, want do strings[i], tables[i] = false, false end
+    collectgarbage("collect")
+    collectgarbage("stop")
+    local base = kbytes()
+    for i = 1, want do
+      strings[i] = ("%064d"):format(i)
+      tables[i] = { address = "127.0.0.1", family = "IPv4", port = i, size = 64 }
+    end
+    local expected = kbytes() - base
+    collectgarbage("restart")
+    assert.equals(want, #strings + #tables - want)
+    assert.is_true(got <= expected * 1.1,
+      ("%d datagrams allocated %.1f KiB; their strings and rinfo tables take %.1f KiB")
+        :format(want, got, expected))
+  end)
+end)
