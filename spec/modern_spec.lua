@@ -413,6 +413,34 @@ describe("modern: connect", function()
       assert.same({ "close" }, events)
     end)
 
+  it("closing while connect waits for the implicit bind: no 'connect', no callback "
+    .. "(as Node)", function()
+    local _, port = listener()
+    local c = H.socket("udp4")
+    local events = {}
+    c:on("connect", function() events[#events + 1] = "connect" end)
+    c:on("error", function(err) events[#events + 1] = "error " .. tostring(err.code) end)
+    c:on("close", function() events[#events + 1] = "close" end)
+    c:connect(port, LO4, function(err)
+      events[#events + 1] = "callback " .. tostring(err and err.code)
+    end)
+    c:close()
+    quiet(100)
+    assert.same({ "close" }, events)
+  end)
+
+  it("a udp6 socket connecting to an IPv4 address fails with EINVAL, unconnected", function()
+    local _, port = listener("udp4")
+    local c = H.socket("udp6")
+    local res
+    c:connect(port, LO4, function(err) res = err or "ok" end)
+    run_until(2000, function() return res ~= nil end)
+    assert.equals("table", type(res))
+    assert.equals("EINVAL", res.code)
+    assert.equals("connect", res.syscall)
+    raises("ERR_SOCKET_DGRAM_NOT_CONNECTED", c.remoteAddress, c)
+  end)
+
   it("connect, disconnect and remoteAddress on a closed socket raise NOT_RUNNING", function()
     local c = H.socket("udp4")
     c:close()
@@ -1096,7 +1124,7 @@ describe("modern: block lists", function()
       quiet(100)
       assert.equals("table", type(res[1]))
       assert.equals("ERR_IP_BLOCKED", res[1].code)
-      assert.equals("string", type(res[1].message))
+      assert.matches("127%.0%.0%.1", res[1].message)
       assert.same({}, errors)
       assert.same({}, got)
     end)
@@ -1202,38 +1230,6 @@ end)
 describe("modern: IPv6 addresses and scopes", function()
   after_each(H.cleanup)
 
-  -- This host's usable link-local addresses: { { address=, iface= } } from /proc.
-  local function link_locals()
-    local list = {}
-    local f = io.open("/proc/net/if_inet6")
-    if not f then return list end
-    for line in f:lines() do
-      local hex, scope, flags, iface = line:match("^(%x+)%s+%x+%s+%x+%s+(%x+)%s+(%x+)%s+(%S+)")
-      -- scope 0x20: link; flags 0x40 tentative, 0x08 DAD failed
-      if hex and tonumber(scope, 16) == 0x20 and (tonumber(flags, 16) & 0x48) == 0 then
-        local groups = {}
-        for g in hex:gmatch("%x%x%x%x") do groups[#groups + 1] = g end
-        list[#list + 1] = { address = table.concat(groups, ":"), iface = iface }
-      end
-    end
-    f:close()
-    return list
-  end
-
-  local function netns_reason()
-    local function ok(cmd)
-      local r = os.execute(cmd .. " >/dev/null 2>&1")
-      return r == true or r == 0
-    end
-    if not ok("command -v unshare") or not ok("command -v ip") then
-      return "needs unshare and ip"
-    end
-    if not ok("unshare -n sh -c 'ip link set lo up'") then
-      return "cannot make a private network namespace here (needs root)"
-    end
-    return nil
-  end
-
   it('"::1" binds and a datagram round-trips with rinfo.address "::1"', function()
     local _, port, got = listener("udp6")
     local c = H.bound("udp6")
@@ -1267,73 +1263,6 @@ describe("modern: IPv6 addresses and scopes", function()
       run_until(2000, function() return #got > 0 end)
       assert.same({ "after" }, texts(got))
     end)
-
-  it("binds this host's link-local address with its %iface; address() names it", function()
-    local lls = link_locals()
-    if #lls == 0 then
-      pending("this host has no usable link-local IPv6 address")
-      return
-    end
-    local ll = lls[1]
-    local s = H.socket("udp6")
-    local events = {}
-    s:on("error", function(err) events[#events + 1] = "error " .. tostring(err.code) end)
-    s:on("listening", function() events[#events + 1] = "listening" end)
-    s:bind(0, ll.address .. "%" .. ll.iface)
-    run_until(2000, function() return #events > 0 end)
-    assert.same({ "listening" }, events)
-    local a = s:address()
-    assert.equals("IPv6", a.family)
-    assert.matches("^fe80:", a.address)
-    assert.equals("%" .. ll.iface, a.address:match("%%.*$"))
-  end)
-
-  it("round-trips over fe80::1%lo (in a private network namespace); rinfo names %lo",
-    function()
-      local reason = netns_reason()
-      if reason then
-        pending(reason)
-        return
-      end
-      local script = os.tmpname()
-      local f = assert(io.open(script, "w"))
-      f:write([[
-local dgram = require("dgram")
-local a, b = dgram.createSocket("udp6"), dgram.createSocket("udp6")
-local function done(line) print(line) pcall(a.close, a) pcall(b.close, b) end
-a:on("error", function(e) done("error " .. tostring(e.code)) end)
-b:on("error", function(e) done("error " .. tostring(e.code)) end)
-a:on("message", function(msg, r)
-  done(("message %s %s %s %d"):format(msg, r.address, r.family, r.port))
-end)
-local listening = 0
-local function ready()
-  listening = listening + 1
-  if listening < 2 then return end
-  print("bound " .. a:address().address)
-  print("port " .. b:address().port)
-  b:send("scoped", a:address().port, "fe80::1%lo", function(err)
-    if err then done("send " .. tostring(err.code)) end
-  end)
-end
-a:bind(0, "fe80::1%lo", ready)
-b:bind(0, "fe80::1%lo", ready)
-local t = dgram.setTimeout(3000, function() done("timeout") end)
-t:unref()
-dgram.run()
-]])
-      f:close()
-      local lua = os.getenv("LUA") or "lua5.4"
-      local cmd = ("LUA_PATH='%s' LUA_CPATH='%s' unshare -n sh -c "
-        .. "'ip link set lo up && ip addr add fe80::1/64 dev lo nodad && exec %s %s' 2>&1")
-        :format(package.path, package.cpath, lua, script)
-      local p = assert(io.popen(cmd))
-      local out = p:read("a")
-      p:close()
-      os.remove(script)
-      local bport = out:match("port (%d+)")
-      assert.matches("bound fe80::1%%lo\n", out)
-      assert.is_not_nil(bport, out)
-      assert.matches(("message scoped fe80::1%%%%lo IPv6 %s\n"):format(bport), out)
-    end)
+  -- Link-local round trips (fe80::1%lo) need an address on lo, which only a private
+  -- network namespace may get: spec/linklocal_nsspec.lua has them.
 end)

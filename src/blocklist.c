@@ -103,3 +103,12 @@ int blocklist_match(const struct blocklist *b, const struct sockaddr *sa) {
 void blocklist_free(struct blocklist *b) {
   free(b);
 }
+
+void push_blocked_error(lua_State *L, const struct sockaddr *sa) {
+  char ip[INET6_ADDRSTRLEN + 64] = "";
+  int port = -1;
+  sockaddr_string(sa, ip, sizeof ip, &port);
+  lua_pushfstring(L, "IP(%s) is blocked by net.BlockList", ip);
+  push_error(L, "ERR_IP_BLOCKED", lua_tostring(L, -1), NULL, 0, ip, port);
+  lua_remove(L, -2);
+}

@@ -12,6 +12,12 @@ static void connect_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, 
                        int cb) {
   struct sockaddr_storage ss;
   int rc = socket_address_of(ip, port, s->family, &ss);
+  if (rc == 0 && s->send_block != NULL &&
+      blocklist_match(s->send_block, (struct sockaddr *)&ss)) {
+    push_blocked_error(L, (struct sockaddr *)&ss);
+    connect_fail(L, s, sidx, cb);
+    return;
+  }
   if (rc == 0) rc = uv_udp_connect(s->handle, (struct sockaddr *)&ss);
   if (rc != 0) {
     push_uv_error(L, rc, "connect", ip, port);
@@ -20,6 +26,15 @@ static void connect_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, 
   }
   s->connect_state = CONNECTED;
   socket_defer_emit(L, s, sidx, EV_CONNECT, 0);
+}
+
+/* A literal address connects on the next turn too, as Node's always-async lookup does. */
+static void connect_later(lua_State *L, const deferred *d, int base) {
+  dgram_socket *s = lua_touserdata(L, base);
+  (void)d;
+  if (s->state == SOCK_CLOSED) return;
+  connect_to(L, s, base, lua_tostring(L, base + 2), (int)lua_tointeger(L, base + 3),
+             lua_isnil(L, base + 1) ? 0 : base + 1);
 }
 
 /* extra = {port, cb}; the address (or an error) is on the stack top. */
@@ -46,7 +61,15 @@ void connect_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, int po
   const char *host = host_idx ? lua_tostring(L, host_idx) : NULL;
   if (host == NULL || *host == '\0') host = s->family == AF_INET6 ? "::1" : "127.0.0.1";
   if (!resolve_needed(L, s, sidx, host)) {
-    connect_to(L, s, sidx, host, port, cb);
+    deferred d = {DEFER_CONTINUE, 0, 0, 0, connect_later, NULL, 0};
+    lua_pushvalue(L, sidx);
+    if (cb)
+      lua_pushvalue(L, cb);
+    else
+      lua_pushnil(L);
+    lua_pushstring(L, host);
+    lua_pushinteger(L, port);
+    loop_defer(L, s->loop, &d, 4);
     return;
   }
   lua_pushstring(L, host);

@@ -137,6 +137,8 @@ void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 struct blocklist *blocklist_check(lua_State *L, int opts, const char *name);
 int blocklist_match(const struct blocklist *b, const struct sockaddr *sa);
 void blocklist_free(struct blocklist *b);
+/* Pushes the ERR_IP_BLOCKED error for a blocked destination. */
+void push_blocked_error(lua_State *L, const struct sockaddr *sa);
 
 /* ---- name resolution (resolve.c) --------------------------------------------------- */
 

@@ -46,12 +46,7 @@ static void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int sta
 
 static void send_report_blocked(lua_State *L, dgram_socket *s, int sidx, int cb,
                                 const struct sockaddr *dest) {
-  char ip[INET6_ADDRSTRLEN + 64] = "";
-  int port = -1;
-  sockaddr_string(dest, ip, sizeof ip, &port);
-  lua_pushfstring(L, "IP(%s) is blocked by net.BlockList", ip);
-  push_error(L, "ERR_IP_BLOCKED", lua_tostring(L, -1), NULL, 0, ip, port);
-  lua_remove(L, -2);
+  push_blocked_error(L, dest);
   socket_fail(L, s, sidx, cb);
 }
 
@@ -277,8 +272,10 @@ void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err) {
     lua_Integer n = luaL_len(L, list);
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, list, i);
-      if (lua_rawgeti(L, list + 1, 5) == LUA_TSTRING) s->connect_state = DISCONNECTED;
-      if (lua_rawgeti(L, list + 1, 4) == LUA_TFUNCTION) {
+      if (lua_rawgeti(L, list + 1, 5) ==
+          LUA_TSTRING) { /* a connect: 'close' says it all */
+        s->connect_state = DISCONNECTED;
+      } else if (lua_rawgeti(L, list + 1, 4) == LUA_TFUNCTION) {
         lua_pushvalue(L, err);
         socket_fail(L, s, sidx, lua_gettop(L) - 1);
       }

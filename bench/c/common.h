@@ -33,6 +33,32 @@ static inline long rss_bytes(void) {
   return resident < 0 ? -1 : resident * sysconf(_SC_PAGESIZE);
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* The p-th percentile (0..100) of v (sorted in place), as benchlib.lua computes it. */
+static inline double percentile(double *v, size_t n, double p) {
+  if (n == 0) return 0;
+  qsort(v, n, sizeof *v, cmp_double);
+  size_t i = (size_t)((double)n * p / 100.0 + 0.999999);
+  if (i < 1) i = 1;
+  if (i > n) i = n;
+  return v[i - 1];
+}
+
+/* The latency log of the echo client (one round trip in flight). */
+#define LAT_MAX 2000000
+static double lat[LAT_MAX];
+
+static inline void echo_report(unsigned long long count, double secs, int stalled,
+                               size_t nlat) {
+  printf("count=%llu p50_us=%.6f p99_us=%.6f secs=%.6f stalled=%d\n", count,
+         percentile(lat, nlat, 50) * 1e6, percentile(lat, nlat, 99) * 1e6, secs, stalled);
+  fflush(stdout);
+}
+
 static inline long arg_long(int argc, char **argv, int i, long dflt) {
   return i < argc ? strtol(argv[i], NULL, 10) : dflt;
 }

@@ -1,7 +1,7 @@
 /* The sink: binds 127.0.0.1:0 with the largest receive buffer rmem_max allows, prints
  * "port=N", counts datagrams with recvmmsg until it has been idle for IDLE seconds after
- * the first one (or nothing came for 15 s, or 60 s passed), prints "got=N".
- * Usage: sink [IDLE] */
+ * the first one (or nothing came for START seconds, or 60 s passed), prints "got=N".
+ * Usage: sink [IDLE [START]]   (defaults 0.5 and 15) */
 #include "common.h"
 
 #include <arpa/inet.h>
@@ -15,6 +15,7 @@
 
 int main(int argc, char **argv) {
   double idle = arg_double(argc, argv, 1, 0.5);
+  double start = arg_double(argc, argv, 2, 15);
   int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
   struct sockaddr_in a = {.sin_family = AF_INET};
   a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -43,7 +44,7 @@ int main(int argc, char **argv) {
   struct pollfd p = {.fd = fd, .events = POLLIN};
   for (;;) {
     double t = now_s();
-    if (t - t0 > 60 || (got == 0 && t - t0 > 15) || (got > 0 && t - last > idle)) break;
+    if (t - t0 > 60 || (got == 0 && t - t0 > start) || (got > 0 && t - last > idle)) break;
     if (poll(&p, 1, 20) <= 0) continue;
     int n;
     while ((n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL)) > 0) got += (unsigned)n;

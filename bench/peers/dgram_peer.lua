@@ -1,6 +1,6 @@
 -- The benchmark peer for this module: `dgram` (the wrapper), or with --core the C core
 -- `dgram.core` on its own (to measure what the wrapper costs).
--- Usage: lua5.4 bench/peers/dgram.lua MODE ARGS... [--core]
+-- Usage: lua5.4 bench/peers/dgram_peer.lua MODE ARGS... [--core]
 --   recv                              receive until the flood is over (prints port= first)
 --   send PORT N SIZE cb|nocb          N datagrams to a sink
 --   echo-server                       echo until a 4-byte datagram (prints port= first)
@@ -198,7 +198,7 @@ end
 
 local fn = modes[(mode or ""):gsub("%-", "_")]
 if not fn then
-  io.stderr:write("usage: dgram.lua recv|send|echo-server|echo-client|sockets|cg-recv ...\n")
+  io.stderr:write("usage: dgram_peer.lua recv|send|echo-server|echo-client|sockets|cg-recv ...\n")
   os.exit(2)
 end
 fn(table.unpack(pos, 2))
