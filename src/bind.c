@@ -66,13 +66,13 @@ static void bind_complete(lua_State *L, const deferred *d, int sidx) {
 
 /* Binds to an IP literal now; 'listening' or 'error' follow on the next turn. */
 static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int port) {
-  struct sockaddr_storage ss;
+  dgram_addr addr;
   unsigned flags =
       (s->reuse_addr ? UV_UDP_REUSEADDR : 0) | (s->ipv6_only ? UV_UDP_IPV6ONLY : 0);
   const char *syscall = "bind";
-  int rc = socket_address_of(ip, port, s->family, &ss);
+  int rc = socket_address_of(ip, port, s->family, &addr);
   if (rc == 0 && s->reuse_port) rc = open_reuseport_fd(s);
-  if (rc == 0) rc = uv_udp_bind(s->handle, (struct sockaddr *)&ss, flags);
+  if (rc == 0) rc = uv_udp_bind(s->handle, &addr.sa, flags);
   if (rc == 0) rc = apply_buffer_sizes(s, &syscall);
   if (rc != 0) {
     s->state = SOCK_UNBOUND;

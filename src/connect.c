@@ -10,15 +10,14 @@ static void connect_fail(lua_State *L, dgram_socket *s, int sidx, int cb) {
 
 static void connect_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int port,
                        int cb) {
-  struct sockaddr_storage ss;
-  int rc = socket_address_of(ip, port, s->family, &ss);
-  if (rc == 0 && s->send_block != NULL &&
-      blocklist_match(s->send_block, (struct sockaddr *)&ss)) {
-    push_blocked_error(L, (struct sockaddr *)&ss);
+  dgram_addr addr;
+  int rc = socket_address_of(ip, port, s->family, &addr);
+  if (rc == 0 && s->send_block != NULL && blocklist_match(s->send_block, &addr.sa)) {
+    push_blocked_error(L, &addr.sa);
     connect_fail(L, s, sidx, cb);
     return;
   }
-  if (rc == 0) rc = uv_udp_connect(s->handle, (struct sockaddr *)&ss);
+  if (rc == 0) rc = uv_udp_connect(s->handle, &addr.sa);
   if (rc != 0) {
     push_uv_error(L, rc, "connect", ip, port);
     connect_fail(L, s, sidx, cb);

@@ -30,6 +30,13 @@ enum socket_event { EV_MESSAGE, EV_LISTENING, EV_CLOSE, EV_ERROR, EV_CONNECT, EV
 typedef struct dgram_socket dgram_socket;
 typedef struct deferred deferred;
 
+/* An IPv4 or IPv6 socket address, no bigger than it needs to be. */
+typedef union dgram_addr {
+  struct sockaddr sa;
+  struct sockaddr_in in;
+  struct sockaddr_in6 in6;
+} dgram_addr;
+
 struct deferred {
   unsigned char kind;
   unsigned char event;
@@ -92,8 +99,8 @@ struct dgram_socket {
   unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1, unrefd : 1;
   unsigned fd_bound : 1; /* bound in the kernel ('listening' may still be on its way) */
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
-  struct sockaddr_storage peer;           /* the last sender, its address string cached */
-  struct sockaddr_storage dest;           /* the last literal destination, parsed once */
+  dgram_addr peer; /* the last sender, whose address string is cached */
+  dgram_addr dest; /* the last literal destination, parsed once */
   char dest_host[INET6_ADDRSTRLEN + 32];
   int dest_port;
   struct blocklist *recv_block, *send_block;
@@ -121,7 +128,7 @@ void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err);
 void socket_wait_connect(lua_State *L, int sidx, int host_idx, int port, int cb);
 void connect_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, int port,
                    int cb);
-int socket_address_of(const char *ip, int port, int family, struct sockaddr_storage *out);
+int socket_address_of(const char *ip, int port, int family, dgram_addr *out);
 const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, int *port);
 int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size,
                   lua_Integer size);

@@ -12,13 +12,12 @@ void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(loop->slab, loop->slab ? DGRAM_SLAB_SIZE : 0);
 }
 
-static int same_peer(const struct sockaddr *a, const struct sockaddr_storage *cached) {
-  if (a->sa_family != cached->ss_family) return 0;
+static int same_peer(const struct sockaddr *a, const dgram_addr *cached) {
+  if (a->sa_family != cached->sa.sa_family) return 0;
   if (a->sa_family == AF_INET)
-    return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-           ((const struct sockaddr_in *)cached)->sin_addr.s_addr;
+    return ((const struct sockaddr_in *)a)->sin_addr.s_addr == cached->in.sin_addr.s_addr;
   const struct sockaddr_in6 *x = (const struct sockaddr_in6 *)a;
-  const struct sockaddr_in6 *y = (const struct sockaddr_in6 *)cached;
+  const struct sockaddr_in6 *y = &cached->in6;
   return x->sin6_scope_id == y->sin6_scope_id &&
          memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }

@@ -6,17 +6,16 @@
 
 /* ---- literals ---------------------------------------------------------------------- */
 
-int socket_address_of(const char *ip, int port, int family,
-                      struct sockaddr_storage *out) {
+int socket_address_of(const char *ip, int port, int family, dgram_addr *out) {
   memset(out, 0, sizeof *out);
-  if (family == AF_INET) return uv_ip4_addr(ip, port, (struct sockaddr_in *)out);
-  return uv_ip6_addr(ip, port, (struct sockaddr_in6 *)out);
+  if (family == AF_INET) return uv_ip4_addr(ip, port, &out->in);
+  return uv_ip6_addr(ip, port, &out->in6);
 }
 
 static int is_literal(const char *host) {
-  struct sockaddr_storage ss;
-  return socket_address_of(host, 0, AF_INET, &ss) == 0 ||
-         socket_address_of(host, 0, AF_INET6, &ss) == 0;
+  dgram_addr a;
+  return socket_address_of(host, 0, AF_INET, &a) == 0 ||
+         socket_address_of(host, 0, AF_INET6, &a) == 0;
 }
 
 const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, int *port) {

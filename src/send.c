@@ -11,7 +11,7 @@ typedef struct send_req {
   uv_udp_send_t req;
   int data_ref, cb_ref;
   size_t bytes;
-  struct sockaddr_storage dest;
+  dgram_addr dest;
 } send_req;
 
 /* A send in flight: what the Lua values of one send are, by stack index. */
@@ -62,7 +62,7 @@ static void send_done(uv_udp_send_t *req, int status) {
     luaL_unref(L, LUA_REGISTRYINDEX, r->cb_ref);
     int top = lua_gettop(L);
     send_report(L, s, top - 1, lua_isnil(L, top) ? 0 : top,
-                status < 0 ? status : (int)r->bytes, (struct sockaddr *)&r->dest);
+                status < 0 ? status : (int)r->bytes, &r->dest.sa);
     lua_settop(L, top - 2);
   }
   loop_free_req(loop, r);
@@ -124,9 +124,10 @@ static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a
   if (r == NULL) luaL_error(L, "dgram: out of memory");
   r->bytes = nbytes;
   if (dest != NULL)
-    memcpy(&r->dest, dest, sizeof r->dest);
+    memcpy(&r->dest, dest,
+           dest->sa_family == AF_INET6 ? sizeof r->dest.in6 : sizeof r->dest.in);
   else
-    uv_udp_getpeername(s->handle, (struct sockaddr *)&r->dest, &(int){sizeof r->dest});
+    uv_udp_getpeername(s->handle, &r->dest.sa, &(int){sizeof r->dest});
   rc = uv_udp_send(&r->req, s->handle, bufs, (unsigned)n, dest, send_done);
   if (rc != 0) {
     loop_free_req(s->loop, r);
@@ -188,10 +189,10 @@ static void send_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int e
     lua_pushvalue(L, result);
     socket_fail(L, s, sidx, a.cb);
   } else {
-    struct sockaddr_storage dest;
+    dgram_addr dest;
     int rc = socket_address_of(lua_tostring(L, result), a.port, s->family, &dest);
     if (rc == 0)
-      send_now(L, s, sidx, &a, (struct sockaddr *)&dest);
+      send_now(L, s, sidx, &a, &dest.sa);
     else
       send_report(L, s, sidx, a.cb, rc, NULL);
   }
@@ -209,7 +210,7 @@ static int dest_of(dgram_socket *s, const char *host, int port, struct sockaddr 
     s->dest_host[n] = '\0';
     s->dest_port = n ? port : -1;
   }
-  *out = (struct sockaddr *)&s->dest;
+  *out = &s->dest.sa;
   return 0;
 }
 

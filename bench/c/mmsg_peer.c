@@ -99,7 +99,8 @@ static int mode_send(int port, unsigned long long n, size_t size) {
     msgs[i].msg_hdr.msg_namelen = sizeof to;
   }
   unsigned long long sent = 0, errors = 0;
-  double t0 = now_s();
+  double t0 = now_s(), u0, s0, u1, s1;
+  cpu_s(&u0, &s0);
   while (sent < n && errors < 1000) {
     unsigned k = n - sent < BATCH ? (unsigned)(n - sent) : BATCH;
     int rc = sendmmsg(fd, msgs, k, 0);
@@ -108,7 +109,9 @@ static int mode_send(int port, unsigned long long n, size_t size) {
     else
       errors++;
   }
-  printf("errors=%llu secs=%.6f sent=%llu\n", errors, now_s() - t0, n);
+  cpu_s(&u1, &s1);
+  printf("errors=%llu secs=%.6f sent=%llu user=%.6f sys=%.6f\n", errors, now_s() - t0, n,
+         u1 - u0, s1 - s0);
   close(fd);
   return 0;
 }

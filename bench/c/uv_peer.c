@@ -74,11 +74,14 @@ static int mode_recv(void) {
 /* ---- send ------------------------------------------------------------------------- */
 
 static unsigned long long n_send, done, errors;
-static double t0;
+static double t0, u0, s0;
 static uv_idle_t idle;
 
 static void send_finish(void) {
-  printf("errors=%llu secs=%.6f sent=%llu\n", errors, now_s() - t0, n_send);
+  double u1, s1;
+  cpu_s(&u1, &s1);
+  printf("errors=%llu secs=%.6f sent=%llu user=%.6f sys=%.6f\n", errors, now_s() - t0, n_send,
+         u1 - u0, s1 - s0);
   fflush(stdout);
   uv_close((uv_handle_t *)&sock, NULL);
 }
@@ -125,6 +128,7 @@ static int mode_send(int port, unsigned long long n, int with_cb) {
   uv_buf_t buf = uv_buf_init(payload, (unsigned)size);
   n_send = n;
   t0 = now_s();
+  cpu_s(&u0, &s0);
   if (n == 0) {
     send_finish();
   } else {

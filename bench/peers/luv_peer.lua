@@ -51,9 +51,10 @@ function modes.send(port, n, size, how)
   local s = new_udp()
   bind(s)
   local payload = ("x"):rep(size)
-  local t0 = now()
+  local t0, u0, s0 = now(), lib.cpu()
   local function finish(errors)
-    out({ sent = n, secs = now() - t0, errors = errors })
+    local u1, s1 = lib.cpu()
+    out({ sent = n, secs = now() - t0, errors = errors, user = u1 - u0, sys = s1 - s0 })
     s:close()
   end
   if n == 0 then

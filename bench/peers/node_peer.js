@@ -75,8 +75,12 @@ const modes = {
     const s = dgram.createSocket('udp4');
     const payload = Buffer.alloc(Number(size), 'x');
     s.bind(0, '127.0.0.1', () => {
-      const t0 = now();
-      const finish = (errors) => { out({ sent: n, secs: now() - t0, errors }); s.close(); };
+      const t0 = now(), [u0, s0] = cpu();
+      const finish = (errors) => {
+        const [u1, s1] = cpu();
+        out({ sent: n, secs: now() - t0, errors, user: u1 - u0, sys: s1 - s0 });
+        s.close();
+      };
       if (n === 0) return finish(0);
       if (how === 'cb') {
         let done = 0, errors = 0;

@@ -41,11 +41,12 @@ function modes.send(port, n, size)
   local s = bound()
   local payload = ("x"):rep(size)
   local errors = 0
-  local t0 = now()
+  local t0, u0, s0 = now(), lib.cpu()
   for _ = 1, n do
     if not s:sendto(payload, "127.0.0.1", port) then errors = errors + 1 end
   end
-  out({ sent = n, secs = now() - t0, errors = errors })
+  local u1, s1 = lib.cpu()
+  out({ sent = n, secs = now() - t0, errors = errors, user = u1 - u0, sys = s1 - s0 })
   s:close()
 end
 
