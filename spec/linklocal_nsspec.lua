@@ -10,11 +10,11 @@ local problem
 local function need_linklocal()
   if problem == nil then
     problem = H.netns_problem() or false
-    if not problem and not os.execute("ip -6 addr replace fe80::1/64 dev lo nodad 2>/dev/null") then
+    if not problem and not H.execute("ip -6 addr replace fe80::1/64 dev lo nodad 2>/dev/null") then
       problem = "cannot add fe80::1 to lo in the private network namespace"
     end
     -- A fresh address may drop the very first datagram for a moment: let it settle.
-    if not problem then os.execute("sleep 0.2") end
+    if not problem then H.execute("sleep 0.2") end
   end
   if problem then pending(problem) end
 end
