@@ -3,8 +3,12 @@
 -- and the targets. Run it through bench/run.sh (which builds the C helpers first).
 -- Usage: lua5.4 bench/driver.lua quick|full
 local MODE = arg[1] or "quick"
+-- "report": rewrite bench/RESULTS.md from the last full run's figures (after editing
+-- bench/NOTES.md), running nothing.
+local REPORT = MODE == "report"
+if REPORT then MODE = "full" end
 if MODE ~= "quick" and MODE ~= "full" then
-  io.stderr:write("usage: driver.lua quick|full\n")
+  io.stderr:write("usage: driver.lua quick|full|report\n")
   os.exit(2)
 end
 local QUICK = MODE == "quick"
@@ -23,6 +27,8 @@ local cfg = {
 local B = "build/bench/"
 local FLOOD, SINK = B .. "flood", B .. "sink"
 local LUA = "lua5.4"
+
+local dgram_functions -- defined with the profile, below
 
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1")
@@ -489,25 +495,46 @@ end
 
 -- ---- the profile (callgrind_annotate), for RESULTS.md --------------------------------
 
+-- The functions defined in src/*.c.
+local dgram_names
+function dgram_functions() -- luacheck: ignore 211
+  if dgram_names then return dgram_names end
+  dgram_names = {}
+  for file in sh("ls src/*.c"):gmatch("%S+") do
+    local f = io.open(file)
+    if f then
+      for line in f:lines() do
+        local name = line:match("^[%w_][%w_ %*]-[ %*]([%w_]+)%(")
+        if name then dgram_names[name] = true end
+      end
+      f:close()
+    end
+  end
+  return dgram_names
+end
+
 -- name -> Ir from callgrind_annotate's function list (inclusive or self).
 local function annotate(file, inclusive)
-  local text = sh(("callgrind_annotate --inclusive=%s --threshold=100 %s"):format(
-    inclusive and "yes" or "no", file))
+  local text = sh(("callgrind_annotate --auto=no --inclusive=%s --threshold=100 %s 2>/dev/null")
+    :format(inclusive and "yes" or "no", file))
   local t = {}
   for line in text:gmatch("[^\n]+") do
-    local n, name = line:match("^%s*([%d,]+) %([%d%.]+%%%)%s+(.+)$")
+    local n, name = line:match("^%s*([%d,]+) %(%s*[%d%.]+%%%)%s+(.+)$")
     if n and not name:match("PROGRAM TOTALS") then
+      local lib = name:match("%[(.-)%]%s*$") or ""
       name = name:gsub("%s*%[.-%]%s*$", ""):gsub("^%./", "")
       local file_part, fn = name:match("^(.*):([^:]+)$")
-      local lib = line:match("%[(.-)%]%s*$") or ""
-      if fn then
-        if fn:match("^0x") then fn = "(lua5.4 internal " .. fn .. ")" end
-        if file_part:match("^src/") or file_part:match("/src/[%w_]+%.c$") then
-          fn = fn .. " (" .. (file_part:match("src/[%w_]+%.c$") or file_part) .. ")"
+      if fn and not fn:match("'%d+$") then -- 'N: a recursion cycle, counted already
+        if fn:match("^0x") then
+          fn = "(" .. (lib:match("[^/]+$") or "?") .. " internal " .. fn:gsub("^0x0*", "0x") .. ")"
+        elseif file_part:match("src/[%w_]+%.c$") or lib:match("dgram/core%.so") then
+          fn = fn .. " (dgram)"
         elseif lib:match("libuv") then
           fn = fn .. " (libuv)"
-        elseif lib:match("libc") then
+        elseif lib:match("libc%.so") then
           fn = fn .. " (libc)"
+        elseif lib:match("lua5%.4") then
+          fn = fn .. " (lua5.4)"
         end
         n = tonumber((n:gsub(",", "")))
         -- a function listed twice (with and without debug info): keep the larger
@@ -515,17 +542,43 @@ local function annotate(file, inclusive)
       end
     end
   end
+  -- callgrind lists some functions a second time without their object: merge those
+  for fn, n in pairs(t) do
+    if not fn:find(" (", 1, true) then
+      local label = dgram_functions()[fn] and fn .. " (dgram)"
+      for other in pairs(t) do
+        if other:sub(1, #fn + 2) == fn .. " (" then label = other end
+      end
+      if label then
+        t[fn] = nil
+        if not t[label] or t[label] < n then t[label] = n end
+      end
+    end
+  end
   return t
 end
 
-local function profile_lines(c, inclusive, top)
+-- Wrappers around everything (the loop, the main chunk): no information per datagram.
+local wrappers = { "^loop_run ", "^uv_run ", "^lua_pcallk ", "^main ", "^%(", "^%?%?%?",
+  "libc_start", "^lua_callk ", "^queue_drain ", "^run_item " }
+
+-- The send benchmark sends from its 'listening' callback: these wrap every send.
+local send_wrappers = { "^bind_complete ", "^socket_emit ", "^loop_call " }
+
+local function profile_lines(c, inclusive, top, extra)
   local k, b = annotate(c.file, inclusive), annotate(c.base, inclusive)
   local rows = {}
   for name, n in pairs(k) do
     local per = (n - (b[name] or 0)) / c.n
-    local skip = inclusive and (name:match("^%(lua5%.4") or name:match("^%(below")
-      or name:match("libc_start") or name:match("^0x"))
-    if per >= 20 and not skip then rows[#rows + 1] = { name, per } end
+    local skip = false
+    if inclusive then
+      for _, list in ipairs({ wrappers, extra or {} }) do
+        for _, w in ipairs(list) do
+          if name:match(w) then skip = true end
+        end
+      end
+    end
+    if per >= 10 and not skip then rows[#rows + 1] = { name, per } end
   end
   table.sort(rows, function(x, y) return x[2] > y[2] end)
   local lines = {}
@@ -594,7 +647,8 @@ local function write_results(path, lines, started, elapsed)
       add("")
       add("| function | instructions/dgram |")
       add("|---|---|")
-      for _, l in ipairs(profile_lines(c, true, 16)) do add(l) end
+      local extra = spec[1]:match("^send") and send_wrappers
+      for _, l in ipairs(profile_lines(c, true, 18, extra)) do add(l) end
       add("")
       add("Self (the function's own instructions):")
       add("")
@@ -616,9 +670,45 @@ end
 
 -- ---- main ----------------------------------------------------------------------------
 
+-- Reads a raw-MODE.txt back (the "report" mode).
+local function reload(path)
+  local f = io.open(path)
+  if not f then
+    io.stderr:write("bench: no " .. path .. ": run the full benchmark first\n")
+    os.exit(2)
+  end
+  local meta = {}
+  for line in f:lines() do
+    local wl, peer, rest = line:match("^(%S+) (%S+) ?(.*)$")
+    local kv = {}
+    for k, v in (rest or ""):gmatch("([%w_]+)=(%S+)") do kv[k] = tonumber(v) or v end
+    if wl == "meta" then
+      meta[peer] = rest
+    elseif wl == "cg" then
+      cg[peer] = kv
+    elseif wl and kv.error then
+      record(wl, peer, nil, rest:match("^error=(.*)$"))
+    elseif wl then
+      record(wl, peer, kv)
+    end
+  end
+  f:close()
+  raw = {}
+  return meta
+end
+
 local t_start = os.time()
 local started = os.date("%Y-%m-%d %H:%M %Z")
 local clock0 = sh("date +%s.%N")
+if REPORT then
+  local meta = reload("bench/results/raw-full.txt")
+  started = meta.started or started
+  local lines = table_lines()
+  for _, l in ipairs(lines) do print(l) end
+  write_results("bench/RESULTS.md", lines, started, tonumber(meta.elapsed) or 0)
+  progress("wrote bench/RESULTS.md from bench/results/raw-full.txt")
+  os.exit(0)
+end
 for _, p in ipairs(peers) do
   if p.missing then progress(("peer %s not run: %s"):format(p.label, p.missing)) end
 end
@@ -658,13 +748,19 @@ end
 print("")
 print(("targets: %d pass, %d fail"):format(npass, nfail))
 
+local elapsed = tonumber(sh("date +%s.%N")) - tonumber(clock0)
 os.execute("mkdir -p bench/results")
 local rf = io.open("bench/results/raw-" .. MODE .. ".txt", "w")
 if rf then
+  rf:write("meta started ", started, "\nmeta elapsed ", ("%.0f"):format(elapsed), "\n")
+  for k, c in pairs(cg) do
+    if type(c) == "table" then
+      rf:write(("cg %s ir=%.1f n=%d file=%s base=%s\n"):format(k, c.ir, c.n, c.file, c.base))
+    end
+  end
   rf:write(table.concat(raw, "\n"), "\n")
   rf:close()
 end
-local elapsed = tonumber(sh("date +%s.%N")) - tonumber(clock0)
 -- the full run's results are kept in the repository, a quick run's only locally
 local results_md = QUICK and "bench/results/RESULTS-quick.md" or "bench/RESULTS.md"
 write_results(results_md, lines, started, elapsed)

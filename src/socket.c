@@ -8,7 +8,13 @@ static const char *const event_names[EV_COUNT] = {"message", "listening", "close
                                                   "error", "connect"};
 
 dgram_socket *socket_check(lua_State *L, int idx) {
-  return luaL_checkudata(L, idx, DGRAM_SOCKET_MT);
+  dgram_socket *s = luaL_testudata(L, idx, DGRAM_SOCKET_MT);
+  if (s == NULL)
+    raise_error(
+        L, "ERR_INVALID_ARG_TYPE",
+        "The socket method was called on %s, not a dgram socket (use a colon: s:send)",
+        type_name(L, idx));
+  return s;
 }
 
 dgram_socket *socket_check_open(lua_State *L, int idx) {
@@ -330,6 +336,8 @@ void socket_register(lua_State *L) {
                                      {NULL, NULL}};
   luaL_newmetatable(L, DGRAM_SOCKET_MT);
   luaL_setfuncs(L, meta, 0);
+  lua_pushliteral(L, "dgram.socket"); /* getmetatable cannot reach __gc and friends */
+  lua_setfield(L, -2, "__metatable");
   luaL_newlib(L, methods);
   lua_pushvalue(L, -1);
   lua_setfield(L, -4, "Socket"); /* core.Socket: the methods, for the wrapper to extend */

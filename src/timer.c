@@ -87,22 +87,31 @@ static int timer_clear(lua_State *L) {
   return 0;
 }
 
+static dgram_timer *timer_check(lua_State *L) {
+  dgram_timer *t = luaL_testudata(L, 1, DGRAM_TIMER_MT);
+  if (t == NULL)
+    raise_error(L, "ERR_INVALID_ARG_TYPE",
+                "The timer method was called on %s, not a timer (use a colon: t:unref)",
+                type_name(L, 1));
+  return t;
+}
+
 static int timer_ref(lua_State *L) {
-  dgram_timer *t = luaL_checkudata(L, 1, DGRAM_TIMER_MT);
+  dgram_timer *t = timer_check(L);
   if (t->handle != NULL) uv_ref((uv_handle_t *)t->handle);
   lua_settop(L, 1);
   return 1;
 }
 
 static int timer_unref(lua_State *L) {
-  dgram_timer *t = luaL_checkudata(L, 1, DGRAM_TIMER_MT);
+  dgram_timer *t = timer_check(L);
   if (t->handle != NULL) uv_unref((uv_handle_t *)t->handle);
   lua_settop(L, 1);
   return 1;
 }
 
 static int timer_has_ref(lua_State *L) {
-  dgram_timer *t = luaL_checkudata(L, 1, DGRAM_TIMER_MT);
+  dgram_timer *t = timer_check(L);
   lua_pushboolean(L, t->handle != NULL && uv_has_ref((uv_handle_t *)t->handle));
   return 1;
 }
@@ -131,6 +140,8 @@ void timer_register(lua_State *L) {
   luaL_newmetatable(L, DGRAM_TIMER_MT);
   lua_pushcfunction(L, timer_gc);
   lua_setfield(L, -2, "__gc");
+  lua_pushliteral(L, "dgram.timer");
+  lua_setfield(L, -2, "__metatable");
   luaL_newlib(L, methods);
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);

@@ -11,15 +11,24 @@ EventEmitter.__index = EventEmitter
 
 local origin = setmetatable({}, { __mode = "k" }) -- once-wrapper -> the user's function
 
-local function invalid_listener(value)
+local function invalid_arg(name, want, value)
   local err = {
     code = "ERR_INVALID_ARG_TYPE",
-    message = ('The "listener" argument must be of type function. Received %s'):format(
+    message = ('The "%s" argument must be of type %s. Received %s'):format(name, want,
       value == nil and "nil" or "type " .. type(value)),
   }
   local ok, core = pcall(require, "dgram.core")
   if ok and core.error then err = core.error(err.code, err.message) end
-  error(err, 3)
+  error(err, 4)
+end
+
+local function invalid_listener(value)
+  invalid_arg("listener", "function", value)
+end
+
+-- Event names are strings, as in Node.
+local function check_name(name)
+  if type(name) ~= "string" then invalid_arg("eventName", "string", name) end
 end
 
 function EventEmitter.new(object)
@@ -44,6 +53,7 @@ local function set_list(self, name, list)
 end
 
 local function add(self, name, fn, prepend)
+  check_name(name)
   if type(fn) ~= "function" then invalid_listener(fn) end
   local events = self:_events()
   if events.newListener then self:emit("newListener", name, origin[fn] or fn) end
@@ -77,17 +87,20 @@ function EventEmitter:prependListener(name, fn)
 end
 
 function EventEmitter:once(name, fn)
+  check_name(name)
   if type(fn) ~= "function" then invalid_listener(fn) end
   return add(self, name, once_wrapper(self, name, fn), false)
 end
 
 function EventEmitter:prependOnceListener(name, fn)
+  check_name(name)
   if type(fn) ~= "function" then invalid_listener(fn) end
   return add(self, name, once_wrapper(self, name, fn), true)
 end
 
 -- Removes the most recently added instance of fn (or of a once-wrapper around it).
 function EventEmitter:removeListener(name, fn)
+  check_name(name)
   if type(fn) ~= "function" then invalid_listener(fn) end
   local old = self:_events()[name]
   if not old then return self end
@@ -109,6 +122,7 @@ EventEmitter.off = EventEmitter.removeListener
 
 function EventEmitter:removeAllListeners(name)
   if name ~= nil then
+    check_name(name)
     set_list(self, name, nil)
     return self
   end
@@ -121,6 +135,7 @@ end
 -- Calls each listener of `name` in order; true if there was any. An 'error' with no
 -- listener is raised, as Node throws it.
 function EventEmitter:emit(name, ...)
+  check_name(name)
   local list = self:_events()[name]
   if not list then
     if name == "error" then error((...) or "Unhandled 'error' event", 0) end
@@ -131,19 +146,19 @@ function EventEmitter:emit(name, ...)
 end
 
 function EventEmitter:listeners(name)
-  local list, out = self:_events()[name] or {}, {}
+  local list, out = name ~= nil and self:_events()[name] or {}, {}
   for i = 1, #list do out[i] = origin[list[i]] or list[i] end
   return out
 end
 
 function EventEmitter:rawListeners(name)
-  local list, out = self:_events()[name] or {}, {}
+  local list, out = name ~= nil and self:_events()[name] or {}, {}
   for i = 1, #list do out[i] = list[i] end
   return out
 end
 
 function EventEmitter:listenerCount(name)
-  local list = self:_events()[name]
+  local list = name ~= nil and self:_events()[name]
   return list and #list or 0
 end
 
