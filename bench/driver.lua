@@ -625,7 +625,12 @@ local function write_results(path, lines, started, elapsed)
   local fails = {}
   for _, t in ipairs(targets) do
     if t.pass == false then
-      fails[#fails + 1] = ("%s %s vs %s (%.2f)"):format(t.wl, t.what, t.peer, t.value)
+      if t.abs then
+        fails[#fails + 1] = ("%s %s: %.0f"):format(t.wl, t.what, t.value)
+      else
+        fails[#fails + 1] = ("%s %s vs %s: %.2fx"):format(t.wl, t.what,
+          by_id[t.peer] and by_id[t.peer].label or t.peer, t.value)
+      end
     end
   end
   add(("Targets failing: %d. %s"):format(#fails, table.concat(fails, "; ")))
