@@ -83,7 +83,7 @@ static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int
     return;
   }
   s->fd_bound = 1;
-  deferred d = {DEFER_CONTINUE, 0, 0, 0, bind_complete, NULL, 0};
+  deferred d = {.kind = DEFER_CONTINUE, .cont = bind_complete};
   lua_pushvalue(L, sidx);
   lua_pushnil(L);
   loop_defer(L, s->loop, &d, 2);
@@ -112,7 +112,7 @@ static void bind_start(lua_State *L, dgram_socket *s, int sidx, int addr_idx, in
   }
   s->state = SOCK_BINDING;
   socket_anchor(L, s, sidx);
-  if (!resolve_needed(L, s, sidx, addr)) {
+  if (!resolve_needed(s, addr)) {
     bind_to(L, s, sidx, addr, port);
     return;
   }

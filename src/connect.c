@@ -59,8 +59,8 @@ void connect_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, int po
                    int cb) {
   const char *host = host_idx ? lua_tostring(L, host_idx) : NULL;
   if (host == NULL || *host == '\0') host = s->family == AF_INET6 ? "::1" : "127.0.0.1";
-  if (!resolve_needed(L, s, sidx, host)) {
-    deferred d = {DEFER_CONTINUE, 0, 0, 0, connect_later, NULL, 0};
+  if (!resolve_needed(s, host)) {
+    deferred d = {.kind = DEFER_CONTINUE, .cont = connect_later};
     lua_pushvalue(L, sidx);
     if (cb)
       lua_pushvalue(L, cb);

@@ -41,19 +41,37 @@ struct deferred {
   unsigned char kind;
   unsigned char event;
   unsigned char has_value;
+  unsigned char
+      nvalues; /* how many of the four Lua values are stored (set by loop_defer) */
   lua_Integer value;
   void (*cont)(lua_State *L, const deferred *d, int base);
   void *ptr;
   int ref;
 };
 
+/* Values dgram.run keeps on its thread's stack for the callbacks: the error handler and
+ * the strings of every rinfo. LOOP_SLOT(loop, SLOT_PORT) is a stack index. */
+enum run_slot {
+  SLOT_MSGH,
+  SLOT_ADDRESS,
+  SLOT_FAMILY,
+  SLOT_PORT,
+  SLOT_SIZE,
+  SLOT_IPV4,
+  SLOT_IPV6,
+  SLOT_COUNT
+};
+#define LOOP_SLOT(loop, slot) ((loop)->slots + (slot))
+
 typedef struct dgram_loop {
   uv_loop_t uv;
-  lua_State *L;    /* the thread inside dgram.run, NULL outside it */
-  int closing;     /* the Lua state is closing: callbacks must not touch Lua */
-  int error_ref;   /* registry ref of an error waiting to leave dgram.run */
-  int queue_ref;   /* registry ref of the table holding deferred items' Lua values */
-  deferred *queue; /* ring of deferred items */
+  lua_State *L;       /* the thread inside dgram.run, NULL outside it */
+  int slots;          /* stack index of the first run slot on L */
+  unsigned queue_gen; /* changes when the queue's value table is replaced */
+  int closing;        /* the Lua state is closing: callbacks must not touch Lua */
+  int error_ref;      /* registry ref of an error waiting to leave dgram.run */
+  int queue_ref;      /* registry ref of the table holding deferred items' Lua values */
+  deferred *queue;    /* ring of deferred items */
   size_t queue_cap, queue_head, queue_len;
   uv_idle_t idle;             /* keeps poll from blocking while items wait */
   uv_check_t check;           /* drains the deferred items */
@@ -97,7 +115,8 @@ struct dgram_socket {
   int state;         /* enum socket_state */
   int connect_state; /* enum connect_state */
   unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1, unrefd : 1;
-  unsigned fd_bound : 1; /* bound in the kernel ('listening' may still be on its way) */
+  unsigned fd_bound : 1;   /* bound in the kernel ('listening' may still be on its way) */
+  unsigned has_lookup : 1; /* the lookup option replaces the resolver */
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
   dgram_addr peer; /* the last sender, whose address string is cached */
   dgram_addr dest; /* the last literal destination, parsed once */
@@ -108,6 +127,8 @@ struct dgram_socket {
 
 dgram_socket *socket_check(lua_State *L, int idx);
 dgram_socket *socket_check_open(lua_State *L, int idx);
+int socket_handlers(lua_State *L, int sidx, int create);
+int raise_not_running(lua_State *L);
 void socket_add_methods(lua_State *L, const luaL_Reg *fns);
 void socket_anchor(lua_State *L, dgram_socket *s, int sidx);
 void socket_release(lua_State *L, dgram_socket *s);
@@ -153,7 +174,8 @@ void push_blocked_error(lua_State *L, const struct sockaddr *sa);
  * address string when ok, else an error value), the caller's extra value at extra. */
 typedef void (*resolve_cb)(lua_State *L, dgram_socket *s, int sidx, int ok, int extra);
 /* Whether `host` must go through a resolver (a custom lookup sees every address). */
-int resolve_needed(lua_State *L, dgram_socket *s, int sidx, const char *host);
+int resolve_needed(const dgram_socket *s, const char *host);
+int resolve_is_literal(const char *host);
 /* Resolves the host at host_idx for the socket's family; cb runs later, never inside. */
 void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
                    int extra);

@@ -57,6 +57,7 @@ static void queue_grow(lua_State *L, dgram_loop *loop) {
   }
   lua_pop(L, 1);
   lua_rawseti(L, LUA_REGISTRYINDEX, loop->queue_ref);
+  loop->queue_gen++;
   free(loop->queue);
   loop->queue = items;
   loop->queue_cap = cap;
@@ -67,12 +68,10 @@ void loop_defer(lua_State *L, dgram_loop *loop, const deferred *d, int nvalues) 
   if (loop->queue_len == loop->queue_cap) queue_grow(L, loop);
   size_t pos = (loop->queue_head + loop->queue_len) % loop->queue_cap;
   loop->queue[pos] = *d;
+  loop->queue[pos].nvalues = (unsigned char)nvalues;
   lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
-  for (int k = 1; k <= VALUES_PER_ITEM; k++) {
-    if (k <= nvalues)
-      lua_pushvalue(L, k - nvalues - 2);
-    else
-      lua_pushnil(L);
+  for (int k = 1; k <= nvalues; k++) {
+    lua_pushvalue(L, k - nvalues - 2);
     lua_rawseti(L, -2, (lua_Integer)(pos * VALUES_PER_ITEM + k));
   }
   lua_pop(L, 1 + nvalues);
@@ -109,21 +108,30 @@ static void queue_drain(uv_check_t *check) {
   lua_State *L = loop_state(loop);
   size_t n = loop->queue_len;
   if (L == NULL) return;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
+  int values = lua_gettop(L), base = values + 1;
+  unsigned gen = loop->queue_gen;
   while (n-- > 0 && loop->error_ref == LUA_NOREF) {
     size_t pos = loop->queue_head;
     deferred d = loop->queue[pos];
-    lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
-    int base = lua_gettop(L) + 1;
-    for (int k = 1; k <= VALUES_PER_ITEM; k++) {
-      lua_rawgeti(L, base - 1, (lua_Integer)(pos * VALUES_PER_ITEM + k));
+    lua_Integer slot = (lua_Integer)(pos * VALUES_PER_ITEM);
+    for (int k = 1; k <= d.nvalues; k++) {
+      lua_rawgeti(L, values, slot + k);
       lua_pushnil(L);
-      lua_rawseti(L, base - 1, (lua_Integer)(pos * VALUES_PER_ITEM + k));
+      lua_rawseti(L, values, slot + k);
     }
+    lua_settop(L, values + VALUES_PER_ITEM); /* nil for the values not stored */
     loop->queue_head = (pos + 1) % loop->queue_cap;
     loop->queue_len--;
     run_item(L, loop, &d, base);
-    lua_settop(L, base - 2);
+    lua_settop(L, values);
+    if (gen != loop->queue_gen) { /* an item grew the queue: its values moved */
+      gen = loop->queue_gen;
+      lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
+      lua_replace(L, values);
+    }
   }
+  lua_settop(L, values - 1);
   if (loop->queue_len == 0) {
     uv_idle_stop(&loop->idle);
     uv_check_stop(&loop->check);
@@ -151,7 +159,7 @@ static void call_packed(lua_State *L, const deferred *d, int base) {
 }
 
 static void defer_call(lua_State *L, dgram_loop *loop, int nargs) {
-  deferred d = {DEFER_CONTINUE, 0, 0, 0, call_packed, NULL, 0};
+  deferred d = {.kind = DEFER_CONTINUE, .cont = call_packed};
   int fn = lua_gettop(L) - nargs;
   lua_createtable(L, nargs + 1, 0);
   for (int i = 0; i <= nargs; i++) {
@@ -178,17 +186,23 @@ int loop_call(lua_State *L, dgram_loop *loop, int nargs) {
     defer_call(L, loop, nargs);
     return -1;
   }
-  int fn = lua_gettop(L) - nargs;
-  lua_pushcfunction(L, traceback);
-  lua_insert(L, fn);
-  int rc = lua_pcall(L, nargs, 0, fn);
-  lua_remove(L, fn);
-  if (rc == LUA_OK) return 0;
+  if (lua_pcall(L, nargs, 0, LOOP_SLOT(loop, SLOT_MSGH)) == LUA_OK) return 0;
   loop_fail(L, loop);
   return -1;
 }
 
 /* ---- dgram.run, backendFd, backendTimeout ------------------------------------------ */
+
+static void push_run_slots(lua_State *L) {
+  luaL_checkstack(L, SLOT_COUNT + 8, NULL);
+  lua_pushcfunction(L, traceback);
+  lua_pushliteral(L, "address");
+  lua_pushliteral(L, "family");
+  lua_pushliteral(L, "port");
+  lua_pushliteral(L, "size");
+  lua_pushliteral(L, "IPv4");
+  lua_pushliteral(L, "IPv6");
+}
 
 int loop_run(lua_State *L) {
   static const char *const modes[] = {"default", "once", "nowait", NULL};
@@ -211,7 +225,10 @@ int loop_run(lua_State *L) {
   }
   dgram_loop *loop = loop_get(L);
   if (loop->L != NULL)
-    return luaL_error(L, "dgram.run: cannot run the loop from a callback");
+    return raise_error(L, "ERR_INVALID_STATE",
+                       "dgram.run cannot run the loop from a callback");
+  push_run_slots(L);
+  loop->slots = lua_gettop(L) - SLOT_COUNT + 1;
   int top = lua_gettop(L);
   loop->L = L;
   uv_run(&loop->uv, uv_modes[mode]);
@@ -223,6 +240,7 @@ int loop_run(lua_State *L) {
 #endif
     lua_settop(L, top);
   }
+  lua_settop(L, top - SLOT_COUNT);
   if (loop->error_ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, loop->error_ref);
     luaL_unref(L, LUA_REGISTRYINDEX, loop->error_ref);
@@ -235,7 +253,7 @@ int loop_run(lua_State *L) {
 
 /* core.nextTick(fn[, a[, b]]): calls fn(a, b) on the next loop turn. */
 int loop_next_tick(lua_State *L) {
-  deferred d = {DEFER_CALL, 0, 0, 0, NULL, NULL, 0};
+  deferred d = {.kind = DEFER_CALL};
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_settop(L, 3);
   lua_pushnil(L);

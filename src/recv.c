@@ -22,34 +22,39 @@ static int same_peer(const struct sockaddr *a, const dgram_addr *cached) {
          memcmp(&x->sin6_addr, &y->sin6_addr, sizeof x->sin6_addr) == 0;
 }
 
-/* rinfo = {address, family, port, size}; the address string is formatted once per peer.
- */
+/* Pushes the sender's address string, formatted once per peer and then cached. */
+static void push_peer(lua_State *L, dgram_socket *s, int sidx, const struct sockaddr *a) {
+  if (same_peer(a, &s->peer)) {
+    lua_getiuservalue(L, sidx, UV_PEER);
+    return;
+  }
+  char host[INET6_ADDRSTRLEN + 64];
+  int port;
+  lua_pushstring(L, sockaddr_string(a, host, sizeof host, &port));
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, sidx, UV_PEER);
+  memcpy(&s->peer, a,
+         a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                  : sizeof(struct sockaddr_in));
+}
+
+/* rinfo = {address, family, port, size}, its keys taken from dgram.run's stack slots. */
 static void push_rinfo(lua_State *L, dgram_socket *s, int sidx, const struct sockaddr *a,
                        ssize_t size) {
+  const dgram_loop *loop = s->loop;
   lua_createtable(L, 0, 4);
-  if (same_peer(a, &s->peer) && lua_getiuservalue(L, sidx, UV_PEER) == LUA_TSTRING) {
-    lua_setfield(L, -2, "address");
-  } else {
-    char host[INET6_ADDRSTRLEN + 64];
-    int port;
-    if (lua_type(L, -1) != LUA_TTABLE) lua_pop(L, 1);
-    lua_pushstring(L, sockaddr_string(a, host, sizeof host, &port));
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, sidx, UV_PEER);
-    lua_setfield(L, -2, "address");
-    memcpy(&s->peer, a,
-           a->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-                                    : sizeof(struct sockaddr_in));
-  }
-  if (a->sa_family == AF_INET6)
-    lua_pushliteral(L, "IPv6");
-  else
-    lua_pushliteral(L, "IPv4");
-  lua_setfield(L, -2, "family");
+  lua_pushvalue(L, LOOP_SLOT(loop, SLOT_ADDRESS));
+  push_peer(L, s, sidx, a);
+  lua_rawset(L, -3);
+  lua_pushvalue(L, LOOP_SLOT(loop, SLOT_FAMILY));
+  lua_pushvalue(L, LOOP_SLOT(loop, a->sa_family == AF_INET6 ? SLOT_IPV6 : SLOT_IPV4));
+  lua_rawset(L, -3);
+  lua_pushvalue(L, LOOP_SLOT(loop, SLOT_PORT));
   lua_pushinteger(L, ntohs(((const struct sockaddr_in *)a)->sin_port));
-  lua_setfield(L, -2, "port");
+  lua_rawset(L, -3);
+  lua_pushvalue(L, LOOP_SLOT(loop, SLOT_SIZE));
   lua_pushinteger(L, size);
-  lua_setfield(L, -2, "size");
+  lua_rawset(L, -3);
 }
 
 static void recv_error(lua_State *L, dgram_socket *s, int sidx, int err) {

@@ -12,7 +12,7 @@ int socket_address_of(const char *ip, int port, int family, dgram_addr *out) {
   return uv_ip6_addr(ip, port, &out->in6);
 }
 
-static int is_literal(const char *host) {
+int resolve_is_literal(const char *host) {
   dgram_addr a;
   return socket_address_of(host, 0, AF_INET, &a) == 0 ||
          socket_address_of(host, 0, AF_INET6, &a) == 0;
@@ -39,12 +39,8 @@ const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, in
 
 /* A custom `lookup` sees every address, as Node's does; the built-in one skips literals.
  */
-int resolve_needed(lua_State *L, dgram_socket *s, int sidx, const char *host) {
-  lua_getiuservalue(L, sidx, UV_HANDLERS);
-  int custom = lua_getfield(L, -1, "lookup") == LUA_TFUNCTION;
-  lua_pop(L, 2);
-  (void)s;
-  return custom || !is_literal(host);
+int resolve_needed(const dgram_socket *s, const char *host) {
+  return s->has_lookup || !resolve_is_literal(host);
 }
 
 /* ---- a resolution in flight -------------------------------------------------------- */
@@ -127,7 +123,7 @@ static void lookup_continue(lua_State *L, const deferred *d, int base) {
 static void lookup_defer(lua_State *L, int st_idx, int ok) {
   st_idx = lua_absindex(L, st_idx);
   lookup_state *st = lua_touserdata(L, st_idx);
-  deferred d = {DEFER_CONTINUE, 0, 0, ok, lookup_continue, NULL, 0};
+  deferred d = {.kind = DEFER_CONTINUE, .value = ok, .cont = lookup_continue};
   st->done = 1;
   lua_pushvalue(L, st_idx);
   lua_pushnil(L);
@@ -194,14 +190,12 @@ void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolv
   lua_pushvalue(L, extra);
   lua_rawseti(L, -2, 3);
   int ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  lua_getiuservalue(L, sidx, UV_HANDLERS);
-  if (lua_getfield(L, -1, "lookup") == LUA_TFUNCTION) {
-    lua_pop(L, 1);
+  if (s->has_lookup) {
+    socket_handlers(L, sidx, 0);
     lookup_call(L, s, host_idx, cb, ref);
     lua_pop(L, 1);
     return;
   }
-  lua_pop(L, 2);
   struct addrinfo hints;
   memset(&hints, 0, sizeof hints);
   hints.ai_family = s->family;

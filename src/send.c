@@ -30,7 +30,7 @@ static void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int sta
                         const struct sockaddr *dest) {
   if (status >= 0) {
     if (!cb) return;
-    deferred d = {DEFER_CALL, 0, 1, status, NULL, NULL, 0};
+    deferred d = {.kind = DEFER_CALL, .has_value = 1, .value = status};
     lua_pushnil(L);
     lua_pushvalue(L, cb);
     loop_defer(L, s->loop, &d, 2);
@@ -221,25 +221,28 @@ static void send_dispatch(lua_State *L, dgram_socket *s, int sidx, const send_ar
   }
   const char *host = a->host ? lua_tostring(L, a->host) : NULL;
   if (host == NULL || *host == '\0') host = s->family == AF_INET6 ? "::1" : "127.0.0.1";
-  if (resolve_needed(L, s, sidx, host)) {
-    lua_pushstring(L, host);
-    send_pack(L, a);
-    resolve_start(L, s, sidx, lua_gettop(L) - 1, send_resolved, lua_gettop(L));
-    lua_pop(L, 2);
-    return;
+  if (!s->has_lookup) { /* the common case: a literal, most often the last one again */
+    struct sockaddr *dest;
+    int rc = dest_of(s, host, a->port, &dest);
+    if (rc == 0) {
+      send_now(L, s, sidx, a, dest);
+      return;
+    }
+    if (resolve_is_literal(host)) { /* of the other family */
+      send_report(L, s, sidx, a->cb, rc, NULL);
+      return;
+    }
   }
-  struct sockaddr *dest;
-  int rc = dest_of(s, host, a->port, &dest);
-  if (rc == 0)
-    send_now(L, s, sidx, a, dest);
-  else
-    send_report(L, s, sidx, a->cb, rc, NULL);
+  lua_pushstring(L, host);
+  send_pack(L, a);
+  resolve_start(L, s, sidx, lua_gettop(L) - 1, send_resolved, lua_gettop(L));
+  lua_pop(L, 2);
 }
 
 /* Takes the operations queued while the socket was binding: pushes their list (or nil)
  * and leaves the socket with none. */
 static int take_waiting(lua_State *L, int sidx) {
-  lua_getiuservalue(L, sidx, UV_HANDLERS);
+  if (!socket_handlers(L, sidx, 0)) return 0;
   int t = lua_getfield(L, -1, "_waiting");
   lua_pushnil(L);
   lua_setfield(L, -3, "_waiting");
@@ -287,7 +290,7 @@ void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err) {
 }
 
 static void push_waiting(lua_State *L, int sidx) {
-  lua_getiuservalue(L, sidx, UV_HANDLERS);
+  socket_handlers(L, sidx, 1);
   if (lua_getfield(L, -1, "_waiting") != LUA_TTABLE) {
     lua_pop(L, 1);
     lua_newtable(L);
@@ -417,7 +420,7 @@ static int socket_send(lua_State *L) {
                          type_name(L, address));
     a.host = address;
   }
-  socket_check_open(L, 1);
+  if (s->state == SOCK_CLOSED) return raise_not_running(L);
   if (s->state == SOCK_UNBOUND) socket_bind_implicit(L, s, 1);
   if (s->state == SOCK_BINDING)
     send_wait(L, 1, &a);

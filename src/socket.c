@@ -7,8 +7,17 @@
 static const char *const event_names[EV_COUNT] = {"message", "listening", "close",
                                                   "error", "connect"};
 
+static const char socket_mt_key = 0; /* the metatable, by address: no string lookup */
+
 dgram_socket *socket_check(lua_State *L, int idx) {
-  dgram_socket *s = luaL_testudata(L, idx, DGRAM_SOCKET_MT);
+  dgram_socket *s = lua_touserdata(L, idx);
+  if (s != NULL && lua_getmetatable(L, idx)) {
+    lua_rawgetp(L, LUA_REGISTRYINDEX, &socket_mt_key);
+    if (!lua_rawequal(L, -1, -2)) s = NULL;
+    lua_pop(L, 2);
+  } else {
+    s = NULL;
+  }
   if (s == NULL)
     raise_error(
         L, "ERR_INVALID_ARG_TYPE",
@@ -19,9 +28,12 @@ dgram_socket *socket_check(lua_State *L, int idx) {
 
 dgram_socket *socket_check_open(lua_State *L, int idx) {
   dgram_socket *s = socket_check(L, idx);
-  if (s->state == SOCK_CLOSED)
-    raise_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running");
+  if (s->state == SOCK_CLOSED) raise_not_running(L);
   return s;
+}
+
+int raise_not_running(lua_State *L) {
+  return raise_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running");
 }
 
 /* ---- lifetime ---------------------------------------------------------------------- */
@@ -105,8 +117,7 @@ void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
   }
   if (ev == EV_MESSAGE) {
     lua_getiuservalue(L, sidx, UV_MESSAGE);
-  } else {
-    lua_getiuservalue(L, sidx, UV_HANDLERS);
+  } else if (socket_handlers(L, sidx, 0)) {
     lua_getfield(L, -1, event_names[ev]);
     lua_remove(L, -2);
   }
@@ -125,7 +136,7 @@ void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
 }
 
 void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
-  deferred d = {DEFER_EMIT, (unsigned char)ev, 0, nargs, NULL, NULL, 0};
+  deferred d = {.kind = DEFER_EMIT, .event = (unsigned char)ev, .value = nargs};
   lua_pushvalue(L, sidx);
   lua_insert(L, -1 - nargs);
   lua_pushnil(L);
@@ -137,7 +148,7 @@ void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int narg
  * cb, or is emitted as 'error' when there is none (cb == 0). */
 void socket_fail(lua_State *L, dgram_socket *s, int sidx, int cb) {
   if (cb) {
-    deferred d = {DEFER_CALL, 0, 0, 0, NULL, NULL, 0};
+    deferred d = {.kind = DEFER_CALL};
     lua_pushnil(L);
     lua_pushvalue(L, cb);
     lua_rotate(L, -3, -1); /* owner, fn, err */
@@ -145,6 +156,19 @@ void socket_fail(lua_State *L, dgram_socket *s, int sidx, int cb) {
   } else {
     socket_defer_emit(L, s, sidx, EV_ERROR, 1);
   }
+}
+
+/* Pushes the handlers table (core event handlers, the lookup option, operations waiting
+ * for the bind), or nil when the socket has none yet; `create` makes it. Most sockets
+ * never need one. Returns whether a table was pushed. */
+int socket_handlers(lua_State *L, int sidx, int create) {
+  if (lua_getiuservalue(L, sidx, UV_HANDLERS) == LUA_TTABLE) return 1;
+  if (!create) return 0;
+  lua_pop(L, 1);
+  lua_createtable(L, 0, 2);
+  lua_pushvalue(L, -1);
+  lua_setiuservalue(L, sidx, UV_HANDLERS);
+  return 1;
 }
 
 static int event_index(lua_State *L, int idx) {
@@ -163,7 +187,7 @@ static int socket_sethandler(lua_State *L) {
   if (ev == EV_MESSAGE) {
     lua_setiuservalue(L, 1, UV_MESSAGE);
   } else if (ev >= 0) {
-    lua_getiuservalue(L, 1, UV_HANDLERS);
+    socket_handlers(L, 1, 1);
     lua_insert(L, 3);
     lua_setfield(L, 3, event_names[ev]);
   }
@@ -276,7 +300,7 @@ static int socket_family(lua_State *L, int idx) {
                      "Bad socket type specified. Valid types are: udp4, udp6");
 }
 
-static void socket_options(lua_State *L, dgram_socket *s, int opts) {
+static void socket_options(lua_State *L, dgram_socket *s, int sidx, int opts) {
   s->reuse_addr = option_flag(L, opts, "reuseAddr");
   s->ipv6_only = option_flag(L, opts, "ipv6Only");
   s->reuse_port = option_flag(L, opts, "reusePort");
@@ -287,7 +311,11 @@ static void socket_options(lua_State *L, dgram_socket *s, int opts) {
       raise_error(L, "ERR_INVALID_ARG_TYPE",
                   "The \"lookup\" argument must be of type function. Received %s",
                   type_name(L, -1));
-    lua_setfield(L, -2, "lookup"); /* into the handlers table below the options */
+    socket_handlers(L, sidx, 1);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "lookup");
+    lua_pop(L, 1);
+    s->has_lookup = 1;
   } else {
     lua_pop(L, 1);
   }
@@ -304,16 +332,13 @@ static int socket_create(lua_State *L) {
     lua_pushvalue(L, 1);
   int family = socket_family(L, -1);
   lua_pop(L, 1);
-  lua_newtable(L); /* handlers: filled by socket_options and _sethandler */
   dgram_socket *s = lua_newuserdatauv(L, sizeof *s, SOCKET_NUSERVALUES);
   memset(s, 0, sizeof *s);
   s->self_ref = LUA_NOREF;
   s->family = family;
   s->loop = loop_get(L);
   luaL_setmetatable(L, DGRAM_SOCKET_MT); /* from here on __gc cleans up */
-  lua_insert(L, -2);
-  if (opts) socket_options(L, s, opts);
-  lua_setiuservalue(L, -2, UV_HANDLERS);
+  if (opts) socket_options(L, s, lua_gettop(L), opts);
   s->handle = malloc(sizeof *s->handle);
   if (s->handle == NULL) return luaL_error(L, "dgram: out of memory");
   uv_udp_init_ex(&s->loop->uv, s->handle, AF_UNSPEC | UV_UDP_RECVMMSG);
@@ -338,6 +363,8 @@ void socket_register(lua_State *L) {
   luaL_setfuncs(L, meta, 0);
   lua_pushliteral(L, "dgram.socket"); /* getmetatable cannot reach __gc and friends */
   lua_setfield(L, -2, "__metatable");
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &socket_mt_key);
   luaL_newlib(L, methods);
   lua_pushvalue(L, -1);
   lua_setfield(L, -4, "Socket"); /* core.Socket: the methods, for the wrapper to extend */
