@@ -29,6 +29,7 @@ $(SO): $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $$(pkg-config --cflags $(PKGS)) $(SRC) \
 	  -o $@ $$(pkg-config --libs libuv)
+	@LUA_CPATH='./$(BUILD)/?.so' $(LUA) -e 'require("dgram.core")' || { rm -f $@; exit 1; }
 
 $(ASAN_SO): $(SRC) $(HDR)
 	@mkdir -p $(dir $@)

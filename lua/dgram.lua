@@ -39,31 +39,29 @@ end
 -- (no Lua loop on the receive path), else a dispatcher that emits to all of them.
 local core_events = { message = true, listening = true, close = true, error = true, connect = true }
 
-function Socket:_listenerschanged(name, list)
+function Socket:_listenerschanged(name, entry)
   if not core_events[name] then return end
-  local handler
-  if list and #list == 1 then
-    handler = list[1]
-  elseif list then
+  local handler = entry
+  if type(entry) == "table" then
     local emit = EventEmitter.emit
     handler = function(...) return emit(self, name, ...) end
   end
   self:_sethandler(name, handler)
 end
 
--- Splits a trailing callback off Node-style arguments.
-local function split_callback(...)
-  local n = select("#", ...)
-  local last = n > 0 and select(n, ...) or nil
-  if type(last) == "function" then return last, n - 1, ... end
-  return nil, n, ...
-end
-
+-- bind([port][, address][, cb]) / bind(options[, cb]): cb is a one-time 'listening'
+-- listener, added once the arguments have been accepted.
 local core_bind = Socket.bind
-function Socket:bind(...)
-  local args = table.pack(split_callback(...))
-  local cb, n = args[1], args[2]
-  core_bind(self, table.unpack(args, 3, n + 2))
+function Socket:bind(a, b, c)
+  local cb
+  if type(c) == "function" then
+    cb, c = c, nil
+  elseif type(b) == "function" and c == nil then
+    cb, b = b, nil
+  elseif type(a) == "function" and b == nil and c == nil then
+    cb, a = a, nil
+  end
+  core_bind(self, a, b, c)
   if cb then self:once("listening", cb) end
   return self
 end

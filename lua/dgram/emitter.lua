@@ -1,10 +1,12 @@
 -- Node's EventEmitter for Lua: on/once/off/emit and friends, in registration order.
 --
--- Listener lists are copied on write, never mutated, so `emit` walks one without copying
--- it and a listener added or removed during an emit takes effect from the next emit (as
--- in Node). An object keeps its lists in the table `self:_events()` returns and hears of
--- every change through `self:_listenerschanged(name, list)`; dgram's sockets use that to
--- hand the C core the one function to call for each event.
+-- An event's listeners are stored as the function itself when there is one (the common
+-- case, and no table for it), else as an array that is copied on write, never mutated:
+-- `emit` walks it without copying it, and a listener added or removed during an emit
+-- takes effect from the next emit (as in Node). An object keeps them in the table
+-- `self:_events()` returns and hears of every change through
+-- `self:_listenerschanged(name, entry)`; dgram's sockets use that to hand the C core the
+-- one function to call for each event.
 
 local EventEmitter = {}
 EventEmitter.__index = EventEmitter
@@ -46,10 +48,22 @@ end
 
 function EventEmitter._listenerschanged() end
 
+-- The listeners stored for an event: nil, one function, or an array of them.
+local function count(entry)
+  if entry == nil then return 0 end
+  return type(entry) == "function" and 1 or #entry
+end
+
+local function at(entry, i)
+  if type(entry) == "function" then return entry end
+  return entry[i]
+end
+
 local function set_list(self, name, list)
-  if list and #list == 0 then list = nil end
-  self:_events()[name] = list
-  self:_listenerschanged(name, list)
+  local entry = list
+  if list and #list <= 1 then entry = list[1] end
+  self:_events()[name] = entry
+  self:_listenerschanged(name, entry)
 end
 
 local function add(self, name, fn, prepend)
@@ -57,9 +71,9 @@ local function add(self, name, fn, prepend)
   if type(fn) ~= "function" then invalid_listener(fn) end
   local events = self:_events()
   if events.newListener then self:emit("newListener", name, origin[fn] or fn) end
-  local old = events[name] or {}
+  local old = events[name]
   local list = { prepend and fn or nil }
-  for i = 1, #old do list[#list + 1] = old[i] end
+  for i = 1, count(old) do list[#list + 1] = at(old, i) end
   if not prepend then list[#list + 1] = fn end
   set_list(self, name, list)
   return self
@@ -103,13 +117,12 @@ function EventEmitter:removeListener(name, fn)
   check_name(name)
   if type(fn) ~= "function" then invalid_listener(fn) end
   local old = self:_events()[name]
-  if not old then return self end
-  for i = #old, 1, -1 do
-    local l = old[i]
+  for i = count(old), 1, -1 do
+    local l = at(old, i)
     if l == fn or origin[l] == fn then
       local list = {}
-      for j = 1, #old do
-        if j ~= i then list[#list + 1] = old[j] end
+      for j = 1, count(old) do
+        if j ~= i then list[#list + 1] = at(old, j) end
       end
       set_list(self, name, list)
       if self:_events().removeListener then self:emit("removeListener", name, origin[l] or l) end
@@ -136,30 +149,36 @@ end
 -- listener is raised, as Node throws it.
 function EventEmitter:emit(name, ...)
   check_name(name)
-  local list = self:_events()[name]
-  if not list then
+  local entry = self:_events()[name]
+  if entry == nil then
     if name == "error" then error((...) or "Unhandled 'error' event", 0) end
     return false
   end
-  for i = 1, #list do list[i](...) end
+  if type(entry) == "function" then
+    entry(...)
+  else
+    for i = 1, #entry do entry[i](...) end
+  end
   return true
 end
 
 function EventEmitter:listeners(name)
-  local list, out = name ~= nil and self:_events()[name] or {}, {}
-  for i = 1, #list do out[i] = origin[list[i]] or list[i] end
+  local entry, out = name ~= nil and self:_events()[name] or nil, {}
+  for i = 1, count(entry) do
+    local l = at(entry, i)
+    out[i] = origin[l] or l
+  end
   return out
 end
 
 function EventEmitter:rawListeners(name)
-  local list, out = name ~= nil and self:_events()[name] or {}, {}
-  for i = 1, #list do out[i] = list[i] end
+  local entry, out = name ~= nil and self:_events()[name] or nil, {}
+  for i = 1, count(entry) do out[i] = at(entry, i) end
   return out
 end
 
 function EventEmitter:listenerCount(name)
-  local list = name ~= nil and self:_events()[name]
-  return list and #list or 0
+  return count(name ~= nil and self:_events()[name] or nil)
 end
 
 function EventEmitter:eventNames()
