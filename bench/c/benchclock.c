@@ -26,7 +26,8 @@ static int l_rss(lua_State *L) {
 
 int luaopen_benchclock(lua_State *L);
 int luaopen_benchclock(lua_State *L) {
-  static const luaL_Reg fns[] = {{"now", l_now}, {"cpu", l_cpu}, {"rss", l_rss}, {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"now", l_now}, {"cpu", l_cpu}, {"rss", l_rss}, {NULL, NULL}};
   luaL_newlib(L, fns);
   return 1;
 }

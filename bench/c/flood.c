@@ -43,7 +43,8 @@ int main(int argc, char **argv) {
   double t0 = now_s(), t = t0, stop = t0 + secs;
   while (t < stop && (limit < 0 || sent < (unsigned long long)limit)) {
     unsigned n = BATCH;
-    if (limit >= 0 && (unsigned long long)limit - sent < n) n = (unsigned)(limit - (long long)sent);
+    if (limit >= 0 && (unsigned long long)limit - sent < n)
+      n = (unsigned)(limit - (long long)sent);
     int rc = sendmmsg(fd, msgs, n, 0);
     if (rc > 0)
       sent += (unsigned long long)rc;

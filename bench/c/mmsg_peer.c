@@ -73,7 +73,8 @@ static int mode_recv(void) {
   for (;;) {
     if (poll(&p, 1, 20) > 0) {
       int n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
-      for (int i = 0; i < n; i++) bytes += msgs[i].msg_len;
+      for (int i = 0; i < n; i++)
+        bytes += msgs[i].msg_len;
       if (n > 0) {
         count += (unsigned)n;
         reset_batch(n);
@@ -187,11 +188,13 @@ static int mode_sockets(int n) {
   int *fds = calloc((size_t)n, sizeof *fds);
   long r0 = rss_bytes();
   double c0 = now_s();
-  for (int i = 0; i < n; i++) fds[i] = bound(SOCK_NONBLOCK, NULL);
+  for (int i = 0; i < n; i++)
+    fds[i] = bound(SOCK_NONBLOCK, NULL);
   double c1 = now_s();
   long r1 = rss_bytes();
   double c2 = now_s();
-  for (int i = 0; i < n; i++) close(fds[i]);
+  for (int i = 0; i < n; i++)
+    close(fds[i]);
   double c3 = now_s();
   printf("close_s=%.6f create_s=%.6f n=%d per_socket=%.6f rss_after=%ld rss_before=%ld\n",
          c3 - c2, c1 - c0, n, (double)(r1 - r0) / n, r1, r0);
@@ -208,9 +211,11 @@ int main(int argc, char **argv) {
                      (size_t)arg_long(argc, argv, 4, 64));
   if (strcmp(mode, "echo-server") == 0) return mode_echo_server();
   if (strcmp(mode, "echo-client") == 0 && argc >= 6)
-    return mode_echo_client((int)arg_long(argc, argv, 2, 0), (int)arg_long(argc, argv, 3, 1),
-                            arg_double(argc, argv, 4, 1), (size_t)arg_long(argc, argv, 5, 64));
-  if (strcmp(mode, "sockets") == 0) return mode_sockets((int)arg_long(argc, argv, 2, 1000));
+    return mode_echo_client((int)arg_long(argc, argv, 2, 0),
+                            (int)arg_long(argc, argv, 3, 1), arg_double(argc, argv, 4, 1),
+                            (size_t)arg_long(argc, argv, 5, 64));
+  if (strcmp(mode, "sockets") == 0)
+    return mode_sockets((int)arg_long(argc, argv, 2, 1000));
   fprintf(stderr, "usage: mmsg_peer recv|send|echo-server|echo-client|sockets ...\n");
   return 2;
 }

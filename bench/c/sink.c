@@ -44,10 +44,12 @@ int main(int argc, char **argv) {
   struct pollfd p = {.fd = fd, .events = POLLIN};
   for (;;) {
     double t = now_s();
-    if (t - t0 > 60 || (got == 0 && t - t0 > start) || (got > 0 && t - last > idle)) break;
+    if (t - t0 > 60 || (got == 0 && t - t0 > start) || (got > 0 && t - last > idle))
+      break;
     if (poll(&p, 1, 20) <= 0) continue;
     int n;
-    while ((n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL)) > 0) got += (unsigned)n;
+    while ((n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL)) > 0)
+      got += (unsigned)n;
     last = now_s();
   }
   printf("got=%llu\n", got);

@@ -80,8 +80,8 @@ static uv_idle_t idle;
 static void send_finish(void) {
   double u1, s1;
   cpu_s(&u1, &s1);
-  printf("errors=%llu secs=%.6f sent=%llu user=%.6f sys=%.6f\n", errors, now_s() - t0, n_send,
-         u1 - u0, s1 - s0);
+  printf("errors=%llu secs=%.6f sent=%llu user=%.6f sys=%.6f\n", errors, now_s() - t0,
+         n_send, u1 - u0, s1 - s0);
   fflush(stdout);
   uv_close((uv_handle_t *)&sock, NULL);
 }
@@ -204,7 +204,8 @@ static void client_finish(int stalled) {
   echo_report(count, now_s() - t0, stalled, nlat);
   uv_close((uv_handle_t *)&ticker, NULL);
   uv_buf_t q = uv_buf_init("quit", 4);
-  for (int i = 0; i < 3; i++) send_one(&sock, &q, (const struct sockaddr *)&dest, quit_cb);
+  for (int i = 0; i < 3; i++)
+    send_one(&sock, &q, (const struct sockaddr *)&dest, quit_cb);
 }
 
 static void client_tick(uv_timer_t *t) {
@@ -225,7 +226,8 @@ static int mode_echo_client(int port) {
   uv_udp_recv_start(&sock, on_alloc, client_recv);
   t0 = sent_at = now_s();
   uv_buf_t b = uv_buf_init(payload, (unsigned)size);
-  for (int i = 0; i < inflight; i++) send_one(&sock, &b, (const struct sockaddr *)&dest, NULL);
+  for (int i = 0; i < inflight; i++)
+    send_one(&sock, &b, (const struct sockaddr *)&dest, NULL);
   uv_timer_init(loop, &ticker);
   uv_timer_start(&ticker, client_tick, 20, 20);
   return uv_run(loop, UV_RUN_DEFAULT);
@@ -255,7 +257,8 @@ static int mode_sockets(int n) {
   double c1 = now_s();
   long r1 = rss_bytes();
   double c2 = now_s();
-  for (int i = 0; i < n; i++) uv_close((uv_handle_t *)socks[i], free_handle);
+  for (int i = 0; i < n; i++)
+    uv_close((uv_handle_t *)socks[i], free_handle);
   uv_run(loop, UV_RUN_DEFAULT);
   double c3 = now_s();
   printf("close_s=%.6f create_s=%.6f n=%d per_socket=%.6f rss_after=%ld rss_before=%ld\n",
@@ -285,7 +288,8 @@ int main(int argc, char **argv) {
     memset(payload, 'x', size);
     return mode_echo_client((int)arg_long(argc, argv, 2, 0));
   }
-  if (strcmp(mode, "sockets") == 0) return mode_sockets((int)arg_long(argc, argv, 2, 1000));
+  if (strcmp(mode, "sockets") == 0)
+    return mode_sockets((int)arg_long(argc, argv, 2, 1000));
   fprintf(stderr, "usage: uv_peer recv|send|echo-server|echo-client|sockets ...\n");
   return 2;
 }
