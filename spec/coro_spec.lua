@@ -364,6 +364,22 @@ describe("socket:sendAsync", function()
     end)
   end
 
+  it("keeps the reply that arrives between sendAsync and the first recv", function()
+    local server, port = H.bound("udp4")
+    server:on("message", function(msg, rinfo) server:send("re:" .. msg, rinfo.port) end)
+    local reply
+    dgram.spawn(function()
+      local client = H.socket("udp4")
+      client:sendAsync("ask", port, "127.0.0.1")
+      dgram.sleep(100) -- the reply is in long before this recv
+      reply = client:recv(1000 * H.scale)
+      client:close()
+      server:close()
+    end)
+    H.run()
+    assert.equals("re:ask", reply)
+  end)
+
   it("returns the number of bytes sent, after the send completed", function()
     local server, port = H.bound("udp4")
     local n1, n2 = nil, nil

@@ -1,7 +1,8 @@
 -- The coroutine style: dgram.spawn, socket:recv, socket:sendAsync, dgram.sleep.
 --
 -- A spawned coroutine yields inside recv/sendAsync/sleep and is resumed by the loop. Once
--- recv has been called on a socket, its datagrams are also kept in a bounded queue (the
+-- recv or sendAsync has been called on a socket (so that the answer to a request is never
+-- lost before its recv), its datagrams are also kept in a bounded queue (the
 -- `recvQueueSize` option, default 1024) so that none is lost between two recv calls; when
 -- the queue is full, arriving datagrams are dropped (as a full kernel buffer would) and
 -- counted by socket:recvDropped().
@@ -155,6 +156,7 @@ end
 -- socket:sendAsync(msg, ...) -> bytes | nil, err: send, yielding until it completes.
 function M.sendAsync(socket, ...)
   local co = current("socket:sendAsync")
+  if not socket:_closed() then receive_state(socket) end -- the reply may beat the recv
   local args = table.pack(...)
   local n = args.n
   if type(args[n]) == "function" then n = n - 1 end
