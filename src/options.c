@@ -113,16 +113,19 @@ typedef int (*buffer_size_fn)(uv_handle_t *, int *);
 
 static int buffer_size(lua_State *L, buffer_size_fn fn, const char *syscall, int set) {
   dgram_socket *s = socket_check_open(L, 1);
-  int value = 0;
-  if (set) {
+  int value = 0, too_big = 0;
+  if (set) { /* Node checks for a uint32; what libuv cannot take is its EINVAL */
     int isint = 0;
     lua_Integer n = lua_tointegerx(L, 2, &isint);
-    if (lua_type(L, 2) != LUA_TNUMBER || !isint || n < 0 || n > 0x7fffffff)
+    if (lua_type(L, 2) != LUA_TNUMBER || !isint || n < 0 || n > 0xffffffff)
       return raise_error(L, "ERR_SOCKET_BAD_BUFFER_SIZE",
                          "Buffer size must be a positive integer");
-    value = (int)n;
+    too_big = n > 0x7fffffff;
+    value = (int)(n & 0x7fffffff);
   }
-  int rc = s->fd_bound ? fn((uv_handle_t *)s->handle, &value) : UV_EBADF;
+  int rc = !s->fd_bound ? UV_EBADF
+           : too_big    ? UV_EINVAL
+                        : fn((uv_handle_t *)s->handle, &value);
   if (rc != 0) {
     lua_pushfstring(L, "Could not get or set buffer size: %s returned %s (%s)", syscall,
                     uv_err_name(rc), uv_strerror(rc));
