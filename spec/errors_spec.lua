@@ -1,6 +1,7 @@
 -- Errors: what createSocket, bind, address and close raise or emit, and the shape of
 -- the error objects (code, message, errno, syscall, address, port, __tostring).
 local H = require("helper")
+local raises = H.raises
 local dgram = H.dgram
 
 local linux = (function()
@@ -8,15 +9,6 @@ local linux = (function()
   if f then f:close() end
   return f ~= nil
 end)()
-
--- Calls fn(...) expecting it to raise an error object with `code`; returns the object.
-local function raises(code, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected an error " .. code)
-  assert.equals("table", type(err), "errors are tables, got: " .. tostring(err))
-  assert.equals(code, err.code, "wrong code; message: " .. tostring(err.message))
-  return err
-end
 
 -- The common shape: a table with a string code, a one-line message, __tostring = message.
 local function assert_error_object(err)

@@ -63,6 +63,37 @@ function H.execute(cmd)
   return os.execute("env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "'")
 end
 
+-- Calls fn(...) expecting it to raise an error object with `code`; returns the object.
+function H.raises(code, fn, ...)
+  local assert = require("luassert")
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok, "expected an error " .. code)
+  assert.equals("table", type(err), "errors are tables, got: " .. tostring(err))
+  assert.equals(code, err.code, "wrong code; message: " .. tostring(err.message))
+  return err
+end
+
+-- Runs the loop one round at a time until done() is true or `ms` have passed (bounded in
+-- rounds too); returns done(). Sockets stay open.
+function H.run_until(ms, done)
+  local expired = false
+  local deadline = dgram.setTimeout(ms * H.scale, function() expired = true end)
+  local ok, err = pcall(function()
+    for _ = 1, 100000 do
+      if expired or done() then return end
+      dgram.run("once")
+    end
+  end)
+  dgram.clearTimeout(deadline)
+  if not ok then error(err, 0) end
+  return done()
+end
+
+-- Lets the loop run for `ms`, so that what should not happen has had its chance.
+function H.quiet(ms)
+  H.run_until(ms, function() return false end)
+end
+
 -- All 256 byte values, in order.
 H.all_bytes = (function()
   local t = {}

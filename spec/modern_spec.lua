@@ -4,39 +4,10 @@
 -- All traffic goes to 127.0.0.1 / ::1 / localhost (the link-local round trip runs in a
 -- private network namespace of its own); every wait is bounded.
 local H = require("helper")
+local raises, run_until, quiet = H.raises, H.run_until, H.quiet
 local dgram = H.dgram
 
 local LO4, LO6 = "127.0.0.1", "::1"
-
--- Calls fn(...) expecting it to raise an error object with `code`; returns the object.
-local function raises(code, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected an error " .. code)
-  assert.equals("table", type(err), "errors are tables, got: " .. tostring(err))
-  assert.equals(code, err.code, "wrong code; message: " .. tostring(err.message))
-  return err
-end
-
--- Runs the loop one round at a time until done() is true or `ms` have passed; returns
--- done().
-local function run_until(ms, done)
-  local expired = false
-  local deadline = dgram.setTimeout(ms * H.scale, function() expired = true end)
-  local ok, err = pcall(function()
-    for _ = 1, 100000 do
-      if expired or done() then return end
-      dgram.run("once")
-    end
-  end)
-  dgram.clearTimeout(deadline)
-  if not ok then error(err, 0) end
-  return done()
-end
-
--- Lets the loop run for `ms`, so that what should not happen has had its chance.
-local function quiet(ms)
-  run_until(ms, function() return false end)
-end
 
 -- A socket bound to loopback that records what it receives as { msg =, rinfo = }.
 local function listener(kind, opts)

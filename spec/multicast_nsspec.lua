@@ -4,7 +4,7 @@
 -- Anywhere else (DGRAM_NO_NETNS set, or any interface but lo visible) every test here is
 -- pending with the reason, and no socket is created.
 local H = require("helper")
-local dgram = H.dgram
+local run_until, quiet = H.run_until, H.quiet
 
 -- ---- the namespace guard ------------------------------------------------------------
 
@@ -17,25 +17,6 @@ local function need_netns()
 end
 
 -- ---- helpers ------------------------------------------------------------------------
-
--- Runs the loop until done() holds or ms pass (bounded in rounds too); leaves sockets open.
-local function run_until(ms, done)
-  local expired = false
-  local deadline = dgram.setTimeout(ms * H.scale, function() expired = true end)
-  local ok, err = pcall(function()
-    for _ = 1, 100000 do
-      if expired or done() then return end
-      dgram.run("once")
-    end
-  end)
-  dgram.clearTimeout(deadline)
-  if not ok then error(err, 0) end
-end
-
--- Lets the loop run for ms, so that a datagram that should not arrive has had its chance.
-local function quiet(ms)
-  run_until(ms, function() return false end)
-end
 
 -- A udp4 socket bound to 0.0.0.0 (port 0: a random one); returns it, its port and the
 -- list its 'message' handler appends { msg = , rinfo = } to.

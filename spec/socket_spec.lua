@@ -1,16 +1,8 @@
 -- Socket lifecycle: createSocket, bind in all its forms, 'listening', address(),
 -- close and 'close', methods on a closed socket, ref/unref, <close> and collection.
 local H = require("helper")
+local raises = H.raises
 local dgram = H.dgram
-
--- Calls fn(...) expecting it to raise an error object with `code`; returns the object.
-local function raises(code, fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected an error " .. code)
-  assert.equals("table", type(err), "errors are tables, got: " .. tostring(err))
-  assert.equals(code, err.code, "wrong code; message: " .. tostring(err.message))
-  return err
-end
 
 -- A port that was free a moment ago (bound on 127.0.0.1, then closed).
 local function free_port(kind)
