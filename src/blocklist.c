@@ -49,7 +49,7 @@ struct blocklist *blocklist_check(lua_State *L, int opts, const char *name) {
     raise_error(L, "ERR_INVALID_ARG_TYPE",
                 "The \"options.%s\" property must be an array of addresses. Received %s",
                 name, type_name(L, -1));
-  size_t n = (size_t)luaL_len(L, -1);
+  size_t n = (size_t)lua_rawlen(L, -1);
   if (n == 0) {
     lua_pop(L, 1);
     return NULL;

@@ -152,7 +152,7 @@ static int traceback(lua_State *L) {
 /* A call packed by loop_call while an error was on its way out: {fn, args..., n=}. */
 static void call_packed(lua_State *L, const deferred *d, int base) {
   (void)d;
-  int n = (int)luaL_len(L, base + 1);
+  int n = (int)lua_rawlen(L, base + 1);
   for (int i = 1; i <= n; i++)
     lua_rawgeti(L, base + 1, i);
   loop_call(L, loop_get(L), n - 1);

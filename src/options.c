@@ -63,7 +63,7 @@ static void bind_for_membership(lua_State *L, dgram_socket *s) {
 
 static int membership(lua_State *L, uv_membership which, const char *syscall) {
   dgram_socket *s = socket_check_open(L, 1);
-  if (!lua_toboolean(L, 2) || (lua_type(L, 2) == LUA_TSTRING && luaL_len(L, 2) == 0))
+  if (!lua_toboolean(L, 2) || (lua_type(L, 2) == LUA_TSTRING && lua_rawlen(L, 2) == 0))
     return raise_error(L, "ERR_MISSING_ARGS",
                        "The \"multicastAddress\" argument must be specified");
   const char *group = check_address(L, 2, "multicastAddress", 0);

@@ -77,7 +77,7 @@ static size_t fill_bufs(lua_State *L, const send_args *a, uv_buf_t *bufs,
   if (lua_type(L, a->data) == LUA_TSTRING) {
     bufs[n++] = uv_buf_init((char *)lua_tostring(L, a->data) + a->off, (unsigned)a->len);
   } else {
-    lua_Integer count = luaL_len(L, a->data);
+    lua_Integer count = (lua_Integer)lua_rawlen(L, a->data);
     for (lua_Integer i = 1; i <= count; i++) {
       size_t len;
       lua_rawgeti(L, a->data, i);
@@ -97,7 +97,7 @@ static void push_data_copy(lua_State *L, int data) {
     lua_pushvalue(L, data);
     return;
   }
-  lua_Integer n = luaL_len(L, data);
+  lua_Integer n = (lua_Integer)lua_rawlen(L, data);
   lua_createtable(L, (int)n, 0);
   for (lua_Integer i = 1; i <= n; i++) {
     lua_rawgeti(L, data, i);
@@ -168,7 +168,7 @@ static void send_unpack(lua_State *L, int idx, send_args *a) {
     lua_rawgeti(L, idx, i);
   a->data = base + 1;
   a->off = 0;
-  a->len = lua_type(L, a->data) == LUA_TSTRING ? luaL_len(L, a->data) : 0;
+  a->len = lua_type(L, a->data) == LUA_TSTRING ? lua_rawlen(L, a->data) : 0;
   a->port = (int)lua_tointeger(L, base + 2);
   a->host = lua_isnil(L, base + 3) ? 0 : base + 3;
   a->cb = lua_isnil(L, base + 4) ? 0 : base + 4;
@@ -254,7 +254,7 @@ static int take_waiting(lua_State *L, int sidx) {
 void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx) {
   if (take_waiting(L, sidx)) {
     int list = lua_gettop(L);
-    lua_Integer n = luaL_len(L, list);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, list);
     for (lua_Integer i = 1; i <= n; i++) {
       send_args a;
       lua_rawgeti(L, list, i);
@@ -273,7 +273,7 @@ void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx) {
 void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err) {
   if (take_waiting(L, sidx)) {
     int list = lua_gettop(L);
-    lua_Integer n = luaL_len(L, list);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, list);
     for (lua_Integer i = 1; i <= n; i++) {
       lua_rawgeti(L, list, i);
       if (lua_rawgeti(L, list + 1, 5) ==
@@ -303,7 +303,7 @@ static void push_waiting(lua_State *L, int sidx) {
 static void send_wait(lua_State *L, int sidx, const send_args *a) {
   push_waiting(L, sidx);
   send_pack(L, a);
-  lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+  lua_rawseti(L, -2, lua_rawlen(L, -2) + 1);
   lua_pop(L, 1);
 }
 
@@ -320,7 +320,7 @@ void socket_wait_connect(lua_State *L, int sidx, int host_idx, int port, int cb)
   if (cb) lua_pushvalue(L, cb), lua_rawseti(L, -2, 4);
   lua_pushliteral(L, "connect");
   lua_rawseti(L, -2, 5);
-  lua_rawseti(L, -2, luaL_len(L, -2) + 1);
+  lua_rawseti(L, -2, lua_rawlen(L, -2) + 1);
   lua_pop(L, 1);
 }
 
@@ -336,7 +336,7 @@ static int truthy(lua_State *L, int idx) {
   case LUA_TNUMBER:
     return lua_tonumber(L, idx) != 0;
   case LUA_TSTRING:
-    return luaL_len(L, idx) != 0;
+    return lua_rawlen(L, idx) != 0;
   default:
     return 1;
   }
@@ -345,7 +345,7 @@ static int truthy(lua_State *L, int idx) {
 static void check_message(lua_State *L, int idx) {
   if (lua_type(L, idx) == LUA_TSTRING) return;
   if (lua_type(L, idx) == LUA_TTABLE) {
-    lua_Integer n = luaL_len(L, idx);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
     for (lua_Integer i = 1; i <= n; i++) {
       int t = lua_rawgeti(L, idx, i);
       lua_pop(L, 1);
@@ -383,7 +383,7 @@ static void check_slice(lua_State *L, send_args *a, int offset, int length) {
                 "The \"buffer\" argument must be of type string when offset and length "
                 "are given. Received %s",
                 type_name(L, a->data));
-  size_t size = luaL_len(L, a->data);
+  size_t size = lua_rawlen(L, a->data);
   a->off = check_slice_arg(L, offset, "offset", size);
   a->len = check_slice_arg(L, length, "length", size - a->off);
 }
@@ -408,7 +408,7 @@ static int socket_send(lua_State *L) {
   if (sliced)
     check_slice(L, &a, offset, length);
   else
-    a.len = lua_type(L, 2) == LUA_TSTRING ? luaL_len(L, 2) : 0;
+    a.len = lua_type(L, 2) == LUA_TSTRING ? lua_rawlen(L, 2) : 0;
   if (s->connect_state != CONNECTED) a.port = check_port(L, port, 0);
   a.cb = lua_isfunction(L, cb) ? cb : 0;
   if (lua_isfunction(L, address)) {

@@ -26,7 +26,7 @@ static void timer_fire(uv_timer_t *h) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, t->self_ref);
   if (!t->repeat) timer_release(L, t);
   lua_getiuservalue(L, -1, 1);
-  int n = (int)luaL_len(L, -1);
+  int n = (int)lua_rawlen(L, -1);
   luaL_checkstack(L, n, "too many timer arguments");
   for (int i = 1; i <= n; i++)
     lua_rawgeti(L, -i, i);
