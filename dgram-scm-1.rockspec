@@ -26,10 +26,11 @@ build = {
   modules = {
     ["dgram.core"] = {
       sources = {
-        "src/blocklist.c", "src/bind.c", "src/connect.c", "src/errors.c", "src/loop.c", "src/module.c",
+        "src/batch.c", "src/blocklist.c", "src/bind.c", "src/connect.c", "src/errors.c", "src/loop.c", "src/module.c",
         "src/options.c", "src/recv.c", "src/resolve.c", "src/send.c", "src/socket.c",
         "src/timer.c",
       },
+      defines = { "_GNU_SOURCE" },
       libraries = { "uv" },
       incdirs = { "$(LIBUV_INCDIR)" },
       libdirs = { "$(LIBUV_LIBDIR)" },

@@ -77,6 +77,7 @@ typedef struct dgram_loop {
   uv_check_t check;           /* drains the deferred items */
   char *slab;                 /* receive buffer shared by every socket of this loop */
   struct send_req *free_reqs; /* recycled send requests */
+  struct send_batch *batch;   /* sends waiting for the end of a receive batch */
 } dgram_loop;
 
 dgram_loop *loop_get(lua_State *L);
@@ -161,6 +162,23 @@ void connect_register(lua_State *L);
 void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *a,
                   unsigned flags);
 void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+/* ---- the send path (send.c) and its batches (batch.c) -------------------------------
+ */
+
+/* Reports a send's outcome later: status is the bytes sent or a libuv error. */
+void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
+                 const struct sockaddr *dest);
+void send_through_libuv(lua_State *L, dgram_socket *s, int sidx, const uv_buf_t *bufs,
+                        size_t n, int data, int cb, const struct sockaddr *dest);
+void batch_begin(lua_State *L, dgram_loop *loop);
+void batch_end(lua_State *L, dgram_loop *loop);
+void batch_flush(lua_State *L, dgram_loop *loop);
+void batch_free(dgram_loop *loop);
+/* Queues a one-buffer send while a receive batch is delivered; 0: send it now (buf NULL:
+ * it cannot wait, and whatever waits goes first). */
+int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t *buf,
+              int cb, const struct sockaddr *dest);
 
 struct blocklist *blocklist_check(lua_State *L, int opts, const char *name);
 int blocklist_match(const struct blocklist *b, const struct sockaddr *sa);

@@ -108,6 +108,8 @@ static void queue_drain(uv_check_t *check) {
   lua_State *L = loop_state(loop);
   size_t n = loop->queue_len;
   if (L == NULL) return;
+  batch_end(
+      L, loop); /* a receive batch whose end libuv did not report (its socket closed) */
   lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
   int values = lua_gettop(L), base = values + 1;
   unsigned gen = loop->queue_gen;
@@ -232,6 +234,7 @@ int loop_run(lua_State *L) {
   int top = lua_gettop(L);
   loop->L = L;
   uv_run(&loop->uv, uv_modes[mode]);
+  batch_end(L, loop);
   loop->L = NULL;
   if (lua_gettop(L) != top) { /* a callback left the stack unbalanced: a bug here */
 #ifdef DGRAM_CHECKED
@@ -307,6 +310,7 @@ static int loop_gc(lua_State *L) {
   uv_loop_close(&loop->uv);
   free(loop->slab);
   free(loop->queue);
+  batch_free(loop);
   for (struct free_req *r = (struct free_req *)loop->free_reqs, *next; r; r = next) {
     next = r->next;
     free(r);

@@ -26,8 +26,8 @@ typedef struct send_args {
 /* ---- completion -------------------------------------------------------------------- */
 
 /* Reports a send's outcome later: cb(nil, bytes) / cb(err), or 'error' without one. */
-static void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
-                        const struct sockaddr *dest) {
+void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
+                 const struct sockaddr *dest) {
   if (status >= 0) {
     if (!cb) return;
     deferred d = {.kind = DEFER_CALL, .has_value = 1, .value = status};
@@ -115,29 +115,41 @@ static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a
     send_report_blocked(L, s, sidx, a->cb, dest);
     return;
   }
+  int is_string = lua_type(L, a->data) == LUA_TSTRING; /* a table could change */
+  if (batch_add(L, s, sidx, a->data, is_string ? &bufs[0] : NULL, a->cb, dest)) return;
   int rc = uv_udp_try_send(s->handle, bufs, (unsigned)n, dest);
   if (rc != UV_EAGAIN) {
     send_report(L, s, sidx, a->cb, rc, dest);
     return;
   }
+  (void)nbytes;
+  send_through_libuv(L, s, sidx, bufs, n, a->data, a->cb, dest);
+}
+
+/* Hands the datagram to libuv's queue (the kernel's is full): the Lua values are kept
+ * referenced until its callback. */
+void send_through_libuv(lua_State *L, dgram_socket *s, int sidx, const uv_buf_t *bufs,
+                        size_t n, int data, int cb, const struct sockaddr *dest) {
   send_req *r = loop_alloc_req(s->loop, sizeof *r);
   if (r == NULL) luaL_error(L, "dgram: out of memory");
-  r->bytes = nbytes;
+  r->bytes = 0;
+  for (size_t i = 0; i < n; i++)
+    r->bytes += bufs[i].len;
   if (dest != NULL)
     memcpy(&r->dest, dest,
            dest->sa_family == AF_INET6 ? sizeof r->dest.in6 : sizeof r->dest.in);
   else
     uv_udp_getpeername(s->handle, &r->dest.sa, &(int){sizeof r->dest});
-  rc = uv_udp_send(&r->req, s->handle, bufs, (unsigned)n, dest, send_done);
+  int rc = uv_udp_send(&r->req, s->handle, bufs, (unsigned)n, dest, send_done);
   if (rc != 0) {
     loop_free_req(s->loop, r);
-    send_report(L, s, sidx, a->cb, rc, dest);
+    send_report(L, s, sidx, cb, rc, dest);
     return;
   }
-  push_data_copy(L, a->data); /* the user may change an array after send returns */
+  push_data_copy(L, data); /* the user may change an array after send returns */
   r->data_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  if (a->cb)
-    lua_pushvalue(L, a->cb);
+  if (cb)
+    lua_pushvalue(L, cb);
   else
     lua_pushnil(L);
   r->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);

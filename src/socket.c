@@ -26,9 +26,11 @@ dgram_socket *socket_check(lua_State *L, int idx) {
   return s;
 }
 
+/* Every method but send comes here: batched sends go out before anything changes. */
 dgram_socket *socket_check_open(lua_State *L, int idx) {
   dgram_socket *s = socket_check(L, idx);
   if (s->state == SOCK_CLOSED) raise_not_running(L);
+  batch_flush(L, s->loop);
   return s;
 }
 
@@ -69,6 +71,7 @@ static void socket_on_close(uv_handle_t *h) {
 
 void socket_close_now(lua_State *L, dgram_socket *s, int sidx) {
   luaL_checkstack(L, 32, NULL);
+  batch_flush(L, s->loop);
   push_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running", NULL, 0, NULL, -1);
   socket_drop_waiting(L, s, sidx, lua_gettop(L));
   lua_pop(L, 1);
