@@ -291,26 +291,8 @@ end)
 describe("'message' listeners on a socket", function()
   after_each(H.cleanup)
 
-  local now = (function()
-    local ok, luasocket = pcall(require, "socket")
-    if ok and type(luasocket) == "table" and luasocket.gettime then return luasocket.gettime end
-    return os.time
-  end)()
-
   -- Runs the loop round by round until cond() holds or `ms` pass; returns cond().
-  local function run_until(cond, ms)
-    local stop = now() + (ms or 2000) * H.scale / 1000
-    local tick = dgram.setInterval(5, nop)
-    local ok, err = pcall(function()
-      for _ = 1, 100000 do
-        if cond() or now() > stop then return end
-        dgram.run("once")
-      end
-    end)
-    dgram.clearInterval(tick)
-    if not ok then error(err, 0) end
-    return cond()
-  end
+  local function run_until(cond, ms) return H.run_until(ms or 2000, cond) end
 
   -- Sends `msgs` in order from `client` to 127.0.0.1:port and runs the loop until every
   -- send callback ran and `expect()` holds (or 2 s passed); then a little more so that a

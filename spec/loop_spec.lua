@@ -30,19 +30,7 @@ end
 
 -- Runs dgram.run("once") until cond() holds, at most `ms` milliseconds; a referenced
 -- 5 ms interval makes every round end soon. Errors out of run propagate.
-local function run_until(cond, ms)
-  local stop = now() + (ms or 2000) * H.scale / 1000
-  local tick = dgram.setInterval(5, nop)
-  local ok, err = pcall(function()
-    for _ = 1, 100000 do
-      if cond() or now() > stop then return end
-      dgram.run("once")
-    end
-  end)
-  dgram.clearInterval(tick)
-  if not ok then error(err, 0) end
-  return cond()
-end
+local function run_until(cond, ms) return H.run_until(ms or 2000, cond) end
 
 -- Sends each string of `msgs` from a fresh tracked client to 127.0.0.1:port.
 local function send_all(port, msgs, on_done)

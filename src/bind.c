@@ -42,18 +42,13 @@ static int apply_buffer_sizes(dgram_socket *s, const char **syscall) {
   return rc;
 }
 
-int socket_start_receiving(lua_State *L, dgram_socket *s) {
-  (void)L;
-  return uv_udp_recv_start(s->handle, recv_alloc, recv_on_data);
-}
-
 /* On the turn after the bind, as in Node: receive, emit 'listening', then let the sends
  * and connects that waited for the bind go. */
 static void bind_complete(lua_State *L, const deferred *d, int sidx) {
   dgram_socket *s = lua_touserdata(L, sidx);
   (void)d;
   if (s->state == SOCK_CLOSED) return;
-  int rc = socket_start_receiving(L, s);
+  int rc = uv_udp_recv_start(s->handle, recv_alloc, recv_on_data);
   if (rc != 0) {
     push_uv_error(L, rc, "recvStart", NULL, -1);
     socket_emit(L, s, sidx, EV_ERROR, 1);
@@ -121,11 +116,10 @@ static void bind_start(lua_State *L, dgram_socket *s, int sidx, int addr_idx, in
   lua_pop(L, 1);
 }
 
-int socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx) {
+void socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx) {
   lua_pushnil(L);
   bind_start(L, s, sidx, lua_gettop(L), 0);
   lua_pop(L, 1);
-  return 0;
 }
 
 /* socket:bind([port][, address]) or socket:bind(options); the wrapper takes callbacks. */

@@ -131,7 +131,7 @@ static int socket_remote_address(lua_State *L) {
   int len = sizeof ss;
   int rc = uv_udp_getpeername(s->handle, (struct sockaddr *)&ss, &len);
   if (rc != 0) return raise_uv_error(L, rc, "getpeername", NULL, -1);
-  return push_sockaddr(L, (struct sockaddr *)&ss, 0, 0);
+  return push_sockaddr(L, (struct sockaddr *)&ss);
 }
 
 void connect_register(lua_State *L) {

@@ -45,8 +45,6 @@ struct deferred {
       nvalues; /* how many of the four Lua values are stored (set by loop_defer) */
   lua_Integer value;
   void (*cont)(lua_State *L, const deferred *d, int base);
-  void *ptr;
-  int ref;
 };
 
 /* Values dgram.run keeps on its thread's stack for the callbacks: the error handler and
@@ -76,7 +74,7 @@ typedef struct dgram_loop {
   uv_idle_t idle;             /* keeps poll from blocking while items wait */
   uv_check_t check;           /* drains the deferred items */
   char *slab;                 /* receive buffer shared by every socket of this loop */
-  struct send_req *free_reqs; /* recycled send requests */
+  struct free_req *free_reqs; /* recycled send requests */
   struct send_batch *batch;   /* sends waiting for the end of a receive batch */
 } dgram_loop;
 
@@ -115,7 +113,7 @@ struct dgram_socket {
   int family;        /* AF_INET or AF_INET6 */
   int state;         /* enum socket_state */
   int connect_state; /* enum connect_state */
-  unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1, unrefd : 1;
+  unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1;
   unsigned fd_bound : 1;   /* bound in the kernel ('listening' may still be on its way) */
   unsigned has_lookup : 1; /* the lookup option replaces the resolver */
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
@@ -130,6 +128,7 @@ dgram_socket *socket_check(lua_State *L, int idx);
 dgram_socket *socket_check_open(lua_State *L, int idx);
 int socket_handlers(lua_State *L, int sidx, int create);
 int raise_not_running(lua_State *L);
+void push_not_running(lua_State *L);
 void socket_add_methods(lua_State *L, const luaL_Reg *fns);
 void socket_anchor(lua_State *L, dgram_socket *s, int sidx);
 void socket_release(lua_State *L, dgram_socket *s);
@@ -143,8 +142,7 @@ void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int narg
  * 'error' when cb is 0. */
 void socket_fail(lua_State *L, dgram_socket *s, int sidx, int cb);
 /* Binds to the any-address on a random port (send, addMembership, connect). */
-int socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx);
-int socket_start_receiving(lua_State *L, dgram_socket *s);
+void socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx);
 void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx);
 void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err);
 void socket_wait_connect(lua_State *L, int sidx, int host_idx, int port, int cb);
@@ -152,8 +150,7 @@ void connect_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, int po
                    int cb);
 int socket_address_of(const char *ip, int port, int family, dgram_addr *out);
 const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, int *port);
-int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size,
-                  lua_Integer size);
+int push_sockaddr(lua_State *L, const struct sockaddr *sa);
 void socket_register(lua_State *L);
 void bind_register(lua_State *L);
 void options_register(lua_State *L);

@@ -282,16 +282,16 @@ struct free_req {
 };
 
 void *loop_alloc_req(dgram_loop *loop, size_t size) {
-  struct free_req *r = (struct free_req *)loop->free_reqs;
+  struct free_req *r = loop->free_reqs;
   if (r == NULL) return malloc(size);
-  loop->free_reqs = (struct send_req *)r->next;
+  loop->free_reqs = r->next;
   return r;
 }
 
 void loop_free_req(dgram_loop *loop, void *req) {
   struct free_req *r = req;
-  r->next = (struct free_req *)loop->free_reqs;
-  loop->free_reqs = (struct send_req *)r;
+  r->next = loop->free_reqs;
+  loop->free_reqs = r;
 }
 
 /* ---- the loop's lifetime ----------------------------------------------------------- */
@@ -311,7 +311,7 @@ static int loop_gc(lua_State *L) {
   free(loop->slab);
   free(loop->queue);
   batch_free(loop);
-  for (struct free_req *r = (struct free_req *)loop->free_reqs, *next; r; r = next) {
+  for (struct free_req *r = loop->free_reqs, *next; r; r = next) {
     next = r->next;
     free(r);
   }

@@ -44,12 +44,6 @@ void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
   socket_fail(L, s, sidx, cb);
 }
 
-static void send_report_blocked(lua_State *L, dgram_socket *s, int sidx, int cb,
-                                const struct sockaddr *dest) {
-  push_blocked_error(L, dest);
-  socket_fail(L, s, sidx, cb);
-}
-
 static void send_done(uv_udp_send_t *req, int status) {
   send_req *r = (send_req *)req;
   dgram_loop *loop = (dgram_loop *)req->handle->loop;
@@ -70,10 +64,8 @@ static void send_done(uv_udp_send_t *req, int status) {
 
 /* ---- sending now ------------------------------------------------------------------- */
 
-static size_t fill_bufs(lua_State *L, const send_args *a, uv_buf_t *bufs,
-                        size_t *nbytes) {
+static size_t fill_bufs(lua_State *L, const send_args *a, uv_buf_t *bufs) {
   size_t n = 0;
-  *nbytes = 0;
   if (lua_type(L, a->data) == LUA_TSTRING) {
     bufs[n++] = uv_buf_init((char *)lua_tostring(L, a->data) + a->off, (unsigned)a->len);
   } else {
@@ -87,8 +79,6 @@ static size_t fill_bufs(lua_State *L, const send_args *a, uv_buf_t *bufs,
     }
     if (n == 0) bufs[n++] = uv_buf_init("", 0);
   }
-  for (size_t i = 0; i < n; i++)
-    *nbytes += bufs[i].len;
   return n;
 }
 
@@ -109,10 +99,10 @@ static void push_data_copy(lua_State *L, int data) {
 static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a,
                      const struct sockaddr *dest) {
   uv_buf_t bufs[MAX_BUFS];
-  size_t nbytes;
-  size_t n = fill_bufs(L, a, bufs, &nbytes);
+  size_t n = fill_bufs(L, a, bufs);
   if (dest != NULL && s->send_block != NULL && blocklist_match(s->send_block, dest)) {
-    send_report_blocked(L, s, sidx, a->cb, dest);
+    push_blocked_error(L, dest);
+    socket_fail(L, s, sidx, a->cb);
     return;
   }
   int is_string = lua_type(L, a->data) == LUA_TSTRING; /* a table could change */
@@ -122,7 +112,6 @@ static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a
     send_report(L, s, sidx, a->cb, rc, dest);
     return;
   }
-  (void)nbytes;
   send_through_libuv(L, s, sidx, bufs, n, a->data, a->cb, dest);
 }
 
@@ -195,7 +184,7 @@ static void send_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int e
       lua_settop(L, result);
       return;
     }
-    push_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running", NULL, 0, NULL, -1);
+    push_not_running(L);
     socket_fail(L, s, sidx, a.cb);
   } else if (!ok) {
     lua_pushvalue(L, result);

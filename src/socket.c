@@ -34,8 +34,13 @@ dgram_socket *socket_check_open(lua_State *L, int idx) {
   return s;
 }
 
+void push_not_running(lua_State *L) {
+  push_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running", NULL, 0, NULL, -1);
+}
+
 int raise_not_running(lua_State *L) {
-  return raise_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running");
+  push_not_running(L);
+  return lua_error(L);
 }
 
 /* ---- lifetime ---------------------------------------------------------------------- */
@@ -72,7 +77,7 @@ static void socket_on_close(uv_handle_t *h) {
 void socket_close_now(lua_State *L, dgram_socket *s, int sidx) {
   luaL_checkstack(L, 32, NULL);
   batch_flush(L, s->loop);
-  push_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running", NULL, 0, NULL, -1);
+  push_not_running(L);
   socket_drop_waiting(L, s, sidx, lua_gettop(L));
   lua_pop(L, 1);
   s->state = SOCK_CLOSED;
@@ -210,12 +215,12 @@ static int socket_events(lua_State *L) {
 
 /* ---- address, ref, unref ----------------------------------------------------------- */
 
-int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size,
-                  lua_Integer size) {
+/* {address=, family=, port=}: what address() and remoteAddress() return. */
+int push_sockaddr(lua_State *L, const struct sockaddr *sa) {
   char host[INET6_ADDRSTRLEN + 64];
   int port = 0;
   sockaddr_string(sa, host, sizeof host, &port);
-  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 3);
   lua_pushstring(L, host);
   lua_setfield(L, -2, "address");
   if (sa->sa_family == AF_INET6)
@@ -225,10 +230,6 @@ int push_sockaddr(lua_State *L, const struct sockaddr *sa, int with_size,
   lua_setfield(L, -2, "family");
   lua_pushinteger(L, port);
   lua_setfield(L, -2, "port");
-  if (with_size) {
-    lua_pushinteger(L, size);
-    lua_setfield(L, -2, "size");
-  }
   return 1;
 }
 
@@ -239,13 +240,12 @@ static int socket_address(lua_State *L) {
   if (!s->fd_bound) return raise_uv_error(L, UV_EBADF, "getsockname", NULL, -1);
   int rc = uv_udp_getsockname(s->handle, (struct sockaddr *)&ss, &len);
   if (rc != 0) return raise_uv_error(L, rc, "getsockname", NULL, -1);
-  return push_sockaddr(L, (struct sockaddr *)&ss, 0, 0);
+  return push_sockaddr(L, (struct sockaddr *)&ss);
 }
 
 static int socket_ref(lua_State *L) {
   dgram_socket *s = socket_check(L, 1);
   if (s->handle != NULL) uv_ref((uv_handle_t *)s->handle);
-  s->unrefd = 0;
   lua_settop(L, 1);
   return 1;
 }
@@ -253,7 +253,6 @@ static int socket_ref(lua_State *L) {
 static int socket_unref(lua_State *L) {
   dgram_socket *s = socket_check(L, 1);
   if (s->handle != NULL) uv_unref((uv_handle_t *)s->handle);
-  s->unrefd = 1;
   lua_settop(L, 1);
   return 1;
 }
