@@ -1,21 +1,34 @@
-/* Sends made while a batch of received datagrams is being delivered go out together when
- * the batch ends: one sendmmsg per socket instead of one sendmsg per datagram, so an echo
- * server answers a recvmmsg batch with one system call. Nothing else about a send
- * changes: its callback still comes later with its bytes or its error, and anything that
- * could see the difference (another kind of send, an option setter, close) flushes the
- * batch first. */
+/* Sends of one loop turn go out together: a one-string send is kept in the loop's batch
+ * and the batch leaves, one sendmmsg per socket, when it is full, when a receive batch has
+ * been delivered, when the deferred callbacks of a turn have run, before the loop waits
+ * for I/O and when dgram.run returns. Consecutive datagrams of one size to one
+ * destination leave as one UDP GSO write, which the kernel cuts into the same datagrams
+ * for a fraction of the cost of each. Nothing else about a send changes: its callback
+ * still comes on a later turn with its bytes or its error, and anything that could see
+ * the difference (another kind of send, an option setter, close) flushes the batch
+ * first. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sendmmsg */
 #endif
 #include "dgram.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
+#ifdef __linux__
+#include <netinet/udp.h>
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+#endif
+
 #define BATCH_MAX 64
-#define VALUES 3 /* per message in the batch's Lua table: socket, string, callback */
+#define VALUES 3          /* per message in the batch's Lua table: socket, string, callback */
+#define GSO_MAX_BYTES 65507 /* the largest UDP payload over IPv4 */
 
 typedef struct batch_msg {
   dgram_socket *s;
@@ -24,39 +37,57 @@ typedef struct batch_msg {
   int has_dest;
 } batch_msg;
 
+/* One sendmmsg entry: messages [first, first + count) as one datagram, or as one GSO write
+ * cut into `count` datagrams. */
+typedef struct batch_write {
+  int first, count;
+} batch_write;
+
+/* The sendmmsg entries of one flush. */
+typedef struct write_set {
+  struct mmsghdr hdr[BATCH_MAX];
+  struct iovec iov[BATCH_MAX];
+  union {
+    char buf[CMSG_SPACE(sizeof(uint16_t))];
+    struct cmsghdr align;
+  } ctl[BATCH_MAX];
+  batch_write w[BATCH_MAX];
+} write_set;
+
 struct send_batch {
-  int active; /* a receive batch is being delivered */
   int n;
-  int ref; /* registry ref of the table keeping the messages' Lua values */
+  int flushing; /* a finalizer run by the flush may send: that send goes out directly */
+  int ref;      /* registry ref of the table keeping the messages' Lua values */
   batch_msg msgs[BATCH_MAX];
+  write_set ws;
 };
 
-void batch_begin(lua_State *L, dgram_loop *loop) {
-  if (loop->batch == NULL) {
-    struct send_batch *b = calloc(1, sizeof *b);
-    if (b == NULL) return; /* then sends simply go out one by one */
-    lua_createtable(L, BATCH_MAX * VALUES, 0);
-    b->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    loop->batch = b;
-  }
-  loop->batch->active = 1;
+/* ---- the flush points: the loop's prepare handle calls this before it waits -------- */
+
+static void flush_before_poll(uv_prepare_t *prepare) {
+  dgram_loop *loop = prepare->data;
+  lua_State *L = loop_state(loop);
+  if (L != NULL) batch_flush(L, loop);
 }
 
-void batch_end(lua_State *L, dgram_loop *loop) {
-  if (loop->batch == NULL) return;
-  loop->batch->active = 0;
-  batch_flush(L, loop);
-}
-
-void batch_free(dgram_loop *loop) {
-  free(loop->batch);
-  loop->batch = NULL;
+static struct send_batch *batch_create(lua_State *L, dgram_loop *loop) {
+  struct send_batch *b = calloc(1, sizeof *b);
+  if (b == NULL) return NULL; /* then sends simply go out one by one */
+  lua_createtable(L, BATCH_MAX * VALUES, 0);
+  b->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  uv_prepare_init(&loop->uv, &loop->prepare);
+  uv_unref((uv_handle_t *)&loop->prepare); /* dgram.run flushes when it returns */
+  loop->prepare.data = loop;
+  uv_prepare_start(&loop->prepare, flush_before_poll);
+  loop->batch = b;
+  return b;
 }
 
 int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t *buf,
               int cb, const struct sockaddr *dest) {
   struct send_batch *b = s->loop->batch;
-  if (b == NULL || !b->active) return 0;
+  if (b == NULL && (buf == NULL || (b = batch_create(L, s->loop)) == NULL)) return 0;
+  if (b->flushing) return 0;
   /* A full batch, or libuv still holding earlier sends of this socket: keep the order. */
   if (b->n == BATCH_MAX || buf == NULL || uv_udp_get_send_queue_count(s->handle) != 0) {
     batch_flush(L, s->loop);
@@ -83,6 +114,8 @@ int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t 
   b->n++;
   return 1;
 }
+
+/* ---- reporting ---------------------------------------------------------------------- */
 
 /* Reports message m's outcome (bytes or a libuv error) as a direct send would. */
 static void report(lua_State *L, const struct send_batch *b, int vals, int m,
@@ -112,56 +145,137 @@ static void queue_rest(lua_State *L, const struct send_batch *b, int vals, int f
   }
 }
 
-/* Sends messages [from, to), all of one socket, with as few sendmmsg calls as it takes.
- */
-static void flush_socket(lua_State *L, struct send_batch *b, int vals, int from, int to) {
-  dgram_socket *s = b->msgs[from].s;
-  struct mmsghdr hdr[BATCH_MAX];
-  uv_os_fd_t fd;
-  for (int m = from; m < to; m++) {
+/* ---- grouping for GSO --------------------------------------------------------------- */
+
+static socklen_t dest_len(const batch_msg *m) {
+  return m->dest.sa.sa_family == AF_INET6 ? sizeof m->dest.in6 : sizeof m->dest.in;
+}
+
+static int same_dest(const batch_msg *a, const batch_msg *b) {
+  if (a->has_dest != b->has_dest) return 0;
+  return !a->has_dest || (a->dest.sa.sa_family == b->dest.sa.sa_family &&
+                          memcmp(&a->dest, &b->dest, dest_len(a)) == 0);
+}
+
+/* Multicast and broadcast go out one by one: GSO is for unicast flows-> */
+static int unicast_dest(const batch_msg *m) {
+  if (!m->has_dest) return 1;
+  if (m->dest.sa.sa_family == AF_INET6) return m->dest.in6.sin6_addr.s6_addr[0] != 0xff;
+  uint32_t ip = ntohl(m->dest.in.sin_addr.s_addr);
+  return (ip >> 28) != 0xe && ip != 0xffffffffu;
+}
+
+/* How many messages from `first` can leave as one GSO write: one destination, one size
+ * (the last may be shorter), within the largest UDP payload. */
+static int gso_run(const struct send_batch *b, int first, int to) {
+  const batch_msg *head = &b->msgs[first];
+  size_t seg = head->buf.len, total = seg;
+  if (head->s->no_gso || seg == 0 || !unicast_dest(head)) return 1;
+  int n = 1;
+  while (first + n < to) {
+    const batch_msg *m = &b->msgs[first + n];
+    if (m->buf.len == 0 || m->buf.len > seg || total + m->buf.len > GSO_MAX_BYTES ||
+        !same_dest(head, m))
+      break;
+    total += m->buf.len;
+    n++;
+    if (m->buf.len < seg) break; /* only the last may be shorter */
+  }
+  return n;
+}
+
+/* The sendmmsg entries for messages [from, to); GSO only from `gso_from` on. */
+static int build_writes(struct send_batch *b, write_set *ws, int from, int to,
+                        int gso_from) {
+  int nw = 0;
+  for (int m = from; m < to; nw++) {
+    int count = 1;
+#ifdef __linux__
+    if (m >= gso_from) count = gso_run(b, m, to);
+#else
+    (void)gso_from;
+#endif
     batch_msg *msg = &b->msgs[m];
-    struct msghdr *h = &hdr[m - from].msg_hdr;
+    struct msghdr *h = &ws->hdr[nw].msg_hdr;
     memset(h, 0, sizeof *h);
-    h->msg_iov = (struct iovec *)&msg->buf; /* uv_buf_t is an iovec on Unix */
-    h->msg_iovlen = 1;
+    for (int k = 0; k < count; k++) {
+      ws->iov[m - from + k].iov_base = b->msgs[m + k].buf.base;
+      ws->iov[m - from + k].iov_len = b->msgs[m + k].buf.len;
+    }
+    h->msg_iov = &ws->iov[m - from];
+    h->msg_iovlen = (size_t)count;
     if (msg->has_dest) {
       h->msg_name = &msg->dest;
-      h->msg_namelen =
-          msg->dest.sa.sa_family == AF_INET6 ? sizeof msg->dest.in6 : sizeof msg->dest.in;
+      h->msg_namelen = dest_len(msg);
     }
+#ifdef __linux__
+    if (count > 1) {
+      h->msg_control = ws->ctl[nw].buf;
+      h->msg_controllen = sizeof ws->ctl[nw].buf;
+      struct cmsghdr *c = CMSG_FIRSTHDR(h);
+      c->cmsg_level = SOL_UDP;
+      c->cmsg_type = UDP_SEGMENT;
+      c->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+      uint16_t seg = (uint16_t)msg->buf.len;
+      memcpy(CMSG_DATA(c), &seg, sizeof seg);
+    }
+#endif
+    ws->w[nw] = (batch_write){m, count};
+    m += count;
   }
+  return nw;
+}
+
+/* The errors by which a kernel or a route refuses GSO itself, not the datagrams. */
+static int gso_unsupported(int err) {
+  return err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP;
+}
+
+/* ---- flushing ------------------------------------------------------------------------ */
+
+/* Sends messages [from, to), all of one socket, with as few system calls as it takes. */
+static void flush_socket(lua_State *L, struct send_batch *b, int vals, int from, int to) {
+  dgram_socket *s = b->msgs[from].s;
+  write_set *ws = &b->ws;
+  uv_os_fd_t fd;
   if (s->handle == NULL || uv_fileno((uv_handle_t *)s->handle, &fd) != 0) {
     for (int m = from; m < to; m++)
       report(L, b, vals, m, UV_EBADF);
     return;
   }
-  int m = from;
+  int m = from, gso_from = from;
   while (m < to) {
-    int sent;
+    int nw = build_writes(b, ws, m, to, gso_from), sent;
     do
-      sent = sendmmsg(fd, &hdr[m - from], (unsigned)(to - m), 0);
+      sent = sendmmsg(fd, ws->hdr, (unsigned)nw, 0);
     while (sent < 0 && errno == EINTR);
+    for (int k = 0; k < sent; k++)
+      for (int i = ws->w[k].first; i < ws->w[k].first + ws->w[k].count; i++)
+        report(L, b, vals, i, (int)b->msgs[i].buf.len);
     if (sent > 0) {
-      for (int k = m; k < m + sent; k++)
-        report(L, b, vals, k, (int)b->msgs[k].buf.len);
-      m += sent;
+      m = ws->w[sent - 1].first + ws->w[sent - 1].count;
       continue;
     }
-    int err = sent < 0 ? uv_translate_sys_error(errno) : UV_EIO;
-    if (err == UV_EAGAIN) {
+    int err = sent < 0 ? errno : EIO;
+    if (err == EAGAIN || err == EWOULDBLOCK) {
       queue_rest(L, b, vals, m, to);
       return;
     }
-    report(L, b, vals, m, err); /* the first message failed: report it, go on */
+    if (ws->w[0].count > 1) { /* send that group one by one; its errors are theirs */
+      if (gso_unsupported(err)) s->no_gso = 1;
+      gso_from = m + ws->w[0].count;
+      continue;
+    }
+    report(L, b, vals, m, uv_translate_sys_error(err)); /* it failed: report, go on */
     m++;
   }
 }
 
 void batch_flush(lua_State *L, dgram_loop *loop) {
   struct send_batch *b = loop->batch;
-  if (b == NULL || b->n == 0) return;
+  if (b == NULL || b->n == 0 || b->flushing) return;
   int n = b->n;
-  b->n = 0;
+  b->flushing = 1;
   lua_rawgeti(L, LUA_REGISTRYINDEX, b->ref);
   int vals = lua_gettop(L);
   for (int i = 0; i < n;) {
@@ -176,4 +290,25 @@ void batch_flush(lua_State *L, dgram_loop *loop) {
     lua_rawseti(L, vals, k);
   }
   lua_pop(L, 1);
+  b->n = 0;
+  b->flushing = 0;
+}
+
+/* The state is closing: what the batch holds for socket s (NULL: every socket) still
+ * leaves, and nothing is reported. */
+void batch_send_now(dgram_loop *loop, const dgram_socket *s) {
+  struct send_batch *b = loop->batch;
+  uv_os_fd_t fd;
+  for (int m = 0; b != NULL && m < b->n; m++) {
+    const batch_msg *msg = &b->msgs[m];
+    if ((s == NULL || msg->s == s) && msg->s->handle != NULL &&
+        uv_fileno((uv_handle_t *)msg->s->handle, &fd) == 0)
+      (void)sendto(fd, msg->buf.base, msg->buf.len, MSG_DONTWAIT,
+                   msg->has_dest ? &msg->dest.sa : NULL, msg->has_dest ? dest_len(msg) : 0);
+  }
+}
+
+void batch_free(dgram_loop *loop) {
+  free(loop->batch);
+  loop->batch = NULL;
 }

@@ -75,7 +75,8 @@ typedef struct dgram_loop {
   uv_check_t check;           /* drains the deferred items */
   char *slab;                 /* receive buffer shared by every socket of this loop */
   struct free_req *free_reqs; /* recycled send requests */
-  struct send_batch *batch;   /* sends waiting for the end of a receive batch */
+  struct send_batch *batch;   /* sends of this turn, waiting to leave together */
+  uv_prepare_t prepare;       /* flushes the batch before the loop waits for I/O */
 } dgram_loop;
 
 dgram_loop *loop_get(lua_State *L);
@@ -114,6 +115,7 @@ struct dgram_socket {
   int state;         /* enum socket_state */
   int connect_state; /* enum connect_state */
   unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1;
+  unsigned no_gso : 1;     /* the kernel or the route refused a UDP GSO write */
   unsigned fd_bound : 1;   /* bound in the kernel ('listening' may still be on its way) */
   unsigned has_lookup : 1; /* the lookup option replaces the resolver */
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
@@ -160,20 +162,19 @@ void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sock
                   unsigned flags);
 void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
-/* ---- the send path (send.c) and its batches (batch.c) -------------------------------
- */
+/* ---- the send path (send.c) and its batches (batch.c) ---------------------------- */
 
 /* Reports a send's outcome later: status is the bytes sent or a libuv error. */
 void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
                  const struct sockaddr *dest);
 void send_through_libuv(lua_State *L, dgram_socket *s, int sidx, const uv_buf_t *bufs,
                         size_t n, int data, int cb, const struct sockaddr *dest);
-void batch_begin(lua_State *L, dgram_loop *loop);
-void batch_end(lua_State *L, dgram_loop *loop);
 void batch_flush(lua_State *L, dgram_loop *loop);
 void batch_free(dgram_loop *loop);
-/* Queues a one-buffer send while a receive batch is delivered; 0: send it now (buf NULL:
- * it cannot wait, and whatever waits goes first). */
+/* The state is closing: sends what the batch holds for s (NULL: all), reporting nothing. */
+void batch_send_now(dgram_loop *loop, const dgram_socket *s);
+/* Keeps a one-buffer send for the batch of this turn; 0: send it now (buf NULL: it
+ * cannot wait, and whatever waits goes first). */
 int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t *buf,
               int cb, const struct sockaddr *dest);
 

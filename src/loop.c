@@ -108,8 +108,7 @@ static void queue_drain(uv_check_t *check) {
   lua_State *L = loop_state(loop);
   size_t n = loop->queue_len;
   if (L == NULL) return;
-  batch_end(
-      L, loop); /* a receive batch whose end libuv did not report (its socket closed) */
+  batch_flush(L, loop); /* sent during I/O callbacks: they go before the deferred ones */
   lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
   int values = lua_gettop(L), base = values + 1;
   unsigned gen = loop->queue_gen;
@@ -134,6 +133,7 @@ static void queue_drain(uv_check_t *check) {
     }
   }
   lua_settop(L, values - 1);
+  batch_flush(L, loop); /* what the callbacks sent leaves now, not after the timers */
   if (loop->queue_len == 0) {
     uv_idle_stop(&loop->idle);
     uv_check_stop(&loop->check);
@@ -234,7 +234,7 @@ int loop_run(lua_State *L) {
   int top = lua_gettop(L);
   loop->L = L;
   uv_run(&loop->uv, uv_modes[mode]);
-  batch_end(L, loop);
+  batch_flush(L, loop);
   loop->L = NULL;
   if (lua_gettop(L) != top) { /* a callback left the stack unbalanced: a bug here */
 #ifdef DGRAM_CHECKED
@@ -305,6 +305,7 @@ static void close_leftover(uv_handle_t *h, void *arg) {
 static int loop_gc(lua_State *L) {
   dgram_loop *loop = lua_touserdata(L, 1);
   loop->closing = 1;
+  batch_send_now(loop, NULL);
   uv_walk(&loop->uv, close_leftover, NULL);
   uv_run(&loop->uv, UV_RUN_DEFAULT);
   uv_loop_close(&loop->uv);

@@ -71,10 +71,9 @@ void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sock
   lua_State *L = s != NULL ? loop_state(s->loop) : NULL;
   if (L == NULL) return;     /* collected, or the state is closing */
   if (n == 0 && a == NULL) { /* nothing (more) to read: a batch's replies go out now */
-    if (flags & UV_UDP_MMSG_FREE) batch_end(L, s->loop);
+    if (flags & UV_UDP_MMSG_FREE) batch_flush(L, s->loop);
     return;
   }
-  if (flags & UV_UDP_MMSG_CHUNK) batch_begin(L, s->loop);
   if (a != NULL && s->recv_block != NULL && blocklist_match(s->recv_block, a)) return;
   socket_push(L, s);
   int sidx = lua_gettop(L);
