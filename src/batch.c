@@ -1,7 +1,7 @@
 /* Sends of one loop turn go out together: a one-string send is kept in the loop's batch
- * and the batch leaves, one sendmmsg per socket, when it is full, when a receive batch has
- * been delivered, when the deferred callbacks of a turn have run, before the loop waits
- * for I/O and when dgram.run returns. Consecutive datagrams of one size to one
+ * and the batch leaves, one sendmmsg per socket, when it is full, when a receive batch
+ * has been delivered, when the deferred callbacks of a turn have run, before the loop
+ * waits for I/O and when dgram.run returns. Consecutive datagrams of one size to one
  * destination leave as one UDP GSO write, which the kernel cuts into the same datagrams
  * for a fraction of the cost of each. Nothing else about a send changes: its callback
  * still comes on a later turn with its bytes or its error, and anything that could see
@@ -27,7 +27,7 @@
 #endif
 
 #define BATCH_MAX 64
-#define VALUES 3          /* per message in the batch's Lua table: socket, string, callback */
+#define VALUES 3 /* per message in the batch's Lua table: socket, string, callback */
 #define GSO_MAX_BYTES 65507 /* the largest UDP payload over IPv4 */
 
 typedef struct batch_msg {
@@ -37,8 +37,8 @@ typedef struct batch_msg {
   int has_dest;
 } batch_msg;
 
-/* One sendmmsg entry: messages [first, first + count) as one datagram, or as one GSO write
- * cut into `count` datagrams. */
+/* One sendmmsg entry: messages [first, first + count) as one datagram, or as one GSO
+ * write cut into `count` datagrams. */
 typedef struct batch_write {
   int first, count;
 } batch_write;
@@ -115,7 +115,8 @@ int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t 
   return 1;
 }
 
-/* ---- reporting ---------------------------------------------------------------------- */
+/* ---- reporting ----------------------------------------------------------------------
+ */
 
 /* Reports message m's outcome (bytes or a libuv error) as a direct send would. */
 static void report(lua_State *L, const struct send_batch *b, int vals, int m,
@@ -145,7 +146,8 @@ static void queue_rest(lua_State *L, const struct send_batch *b, int vals, int f
   }
 }
 
-/* ---- grouping for GSO --------------------------------------------------------------- */
+/* ---- grouping for GSO ---------------------------------------------------------------
+ */
 
 static socklen_t dest_len(const batch_msg *m) {
   return m->dest.sa.sa_family == AF_INET6 ? sizeof m->dest.in6 : sizeof m->dest.in;
@@ -231,7 +233,8 @@ static int gso_unsupported(int err) {
   return err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP;
 }
 
-/* ---- flushing ------------------------------------------------------------------------ */
+/* ---- flushing ------------------------------------------------------------------------
+ */
 
 /* Sends messages [from, to), all of one socket, with as few system calls as it takes. */
 static void flush_socket(lua_State *L, struct send_batch *b, int vals, int from, int to) {
@@ -304,7 +307,8 @@ void batch_send_now(dgram_loop *loop, const dgram_socket *s) {
     if ((s == NULL || msg->s == s) && msg->s->handle != NULL &&
         uv_fileno((uv_handle_t *)msg->s->handle, &fd) == 0)
       (void)sendto(fd, msg->buf.base, msg->buf.len, MSG_DONTWAIT,
-                   msg->has_dest ? &msg->dest.sa : NULL, msg->has_dest ? dest_len(msg) : 0);
+                   msg->has_dest ? &msg->dest.sa : NULL,
+                   msg->has_dest ? dest_len(msg) : 0);
   }
 }
 

@@ -171,7 +171,8 @@ void send_through_libuv(lua_State *L, dgram_socket *s, int sidx, const uv_buf_t 
                         size_t n, int data, int cb, const struct sockaddr *dest);
 void batch_flush(lua_State *L, dgram_loop *loop);
 void batch_free(dgram_loop *loop);
-/* The state is closing: sends what the batch holds for s (NULL: all), reporting nothing. */
+/* The state is closing: sends what the batch holds for s (NULL: all), reporting nothing.
+ */
 void batch_send_now(dgram_loop *loop, const dgram_socket *s);
 /* Keeps a one-buffer send for the batch of this turn; 0: send it now (buf NULL: it
  * cannot wait, and whatever waits goes first). */

@@ -103,7 +103,8 @@ static int socket_toclose(lua_State *L) {
 static int socket_gc(lua_State *L) {
   dgram_socket *s = lua_touserdata(L, 1);
   if (s->handle != NULL) {
-    batch_send_now(s->loop, s); /* the state is closing: a batch keeps s alive till then */
+    batch_send_now(s->loop,
+                   s); /* the state is closing: a batch keeps s alive till then */
     s->handle->data = NULL;
     if (!uv_is_closing((uv_handle_t *)s->handle))
       uv_close((uv_handle_t *)s->handle, socket_on_close);
