@@ -20,6 +20,8 @@ local dgram = {
   clearInterval = core.clearInterval,
   version = core.version,
   nextTick = core.nextTick,
+  setBusyPoll = core.setBusyPoll,
+  getBusyPoll = core.getBusyPoll,
   spawn = coro.spawn,
   sleep = coro.sleep,
 }

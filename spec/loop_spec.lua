@@ -986,3 +986,70 @@ describe("socket lifetimes", function()
     assert.is_nil(next(weak))
   end)
 end)
+
+describe("dgram.setBusyPoll / dgram.getBusyPoll", function()
+  local saved
+  before_each(function() saved = dgram.getBusyPoll() end)
+  after_each(function()
+    dgram.setBusyPoll(saved)
+    H.cleanup()
+  end)
+
+  it("polls 50 microseconds after a turn that sent, by default; 0 turns it off", function()
+    assert.equals(50, saved)
+    assert.equals("integer", math.type(dgram.getBusyPoll()))
+    dgram.setBusyPoll(0)
+    assert.equals(0, dgram.getBusyPoll())
+    dgram.setBusyPoll(1000000)
+    assert.equals(1000000, dgram.getBusyPoll())
+    assert.equals(dgram.core.setBusyPoll, dgram.setBusyPoll)
+  end)
+
+  it("rejects what is not an integer number of microseconds in 0..1000000", function()
+    dgram.setBusyPoll(70)
+    for _, bad in ipairs({ "50", 1.5, true, {} }) do
+      H.raises("ERR_INVALID_ARG_TYPE", dgram.setBusyPoll, bad)
+    end
+    H.raises("ERR_INVALID_ARG_TYPE", dgram.setBusyPoll)
+    H.raises("ERR_OUT_OF_RANGE", dgram.setBusyPoll, -1)
+    H.raises("ERR_OUT_OF_RANGE", dgram.setBusyPoll, 1000001)
+    assert.equals(70, dgram.getBusyPoll())
+  end)
+
+  for _, us in ipairs({ 0, 50, 1000000 }) do
+    it(("request/response exchanges complete with busy polling at %d us"):format(us), function()
+      dgram.setBusyPoll(us)
+      local server, port = H.bound("udp4")
+      server:on("message", function(msg, rinfo)
+        server:send("re:" .. msg, rinfo.port, rinfo.address)
+      end)
+      local client = H.bound("udp4")
+      local got, n = {}, 20
+      client:on("message", function(msg)
+        got[#got + 1] = msg
+        if #got < n then client:send("q" .. (#got + 1), port, "127.0.0.1") end
+      end)
+      client:send("q1", port, "127.0.0.1")
+      run_until(function() return #got == n end, 5000)
+      local want = {}
+      for i = 1, n do want[i] = "re:q" .. i end
+      assert.same(want, got)
+    end)
+  end
+
+  it("a timer due while the loop polls still fires, and nowait still returns", function()
+    dgram.setBusyPoll(1000000)
+    local sink, port = H.bound("udp4") -- never answers
+    local client = H.bound("udp4")
+    local fired = false
+    client:send("x", port, "127.0.0.1")
+    dgram.setTimeout(5, function() fired = true end)
+    run_until(function() return fired end, 5000)
+    assert.is_true(fired)
+    client:send("y", port, "127.0.0.1")
+    assert.is_true(dgram.run("nowait")) -- the sockets are still bound
+    sink:close()
+    client:close()
+    assert_idle()
+  end)
+end)

@@ -1,5 +1,6 @@
-/* Sends of one loop turn go out together: a one-string send is kept in the loop's batch
- * and the batch leaves, one sendmmsg per socket, when it is full, when a receive batch
+/* Sends of one loop turn go out together: a one-string send made in a callback (inside
+ * dgram.run; outside it a send leaves at once) is kept in the loop's batch and the
+ * batch leaves, one sendmmsg per socket, when it is full, when a receive batch
  * has been delivered, when the deferred callbacks of a turn have run, before the loop
  * waits for I/O and when dgram.run returns. Consecutive datagrams of one size to one
  * destination leave as one UDP GSO write, which the kernel cuts into the same datagrams
@@ -34,7 +35,7 @@ typedef struct batch_msg {
   dgram_socket *s;
   uv_buf_t buf; /* into the string kept in the batch's table */
   dgram_addr dest;
-  int has_dest;
+  int has_dest, has_cb;
 } batch_msg;
 
 /* One sendmmsg entry: messages [first, first + count) as one datagram, or as one GSO
@@ -62,23 +63,11 @@ struct send_batch {
   write_set ws;
 };
 
-/* ---- the flush points: the loop's prepare handle calls this before it waits -------- */
-
-static void flush_before_poll(uv_prepare_t *prepare) {
-  dgram_loop *loop = prepare->data;
-  lua_State *L = loop_state(loop);
-  if (L != NULL) batch_flush(L, loop);
-}
-
 static struct send_batch *batch_create(lua_State *L, dgram_loop *loop) {
   struct send_batch *b = calloc(1, sizeof *b);
   if (b == NULL) return NULL; /* then sends simply go out one by one */
   lua_createtable(L, BATCH_MAX * VALUES, 0);
   b->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-  uv_prepare_init(&loop->uv, &loop->prepare);
-  uv_unref((uv_handle_t *)&loop->prepare); /* dgram.run flushes when it returns */
-  loop->prepare.data = loop;
-  uv_prepare_start(&loop->prepare, flush_before_poll);
   loop->batch = b;
   return b;
 }
@@ -86,6 +75,7 @@ static struct send_batch *batch_create(lua_State *L, dgram_loop *loop) {
 int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t *buf,
               int cb, const struct sockaddr *dest) {
   struct send_batch *b = s->loop->batch;
+  if (s->loop->L == NULL) return 0; /* outside dgram.run nothing would flush it soon */
   if (b == NULL && (buf == NULL || (b = batch_create(L, s->loop)) == NULL)) return 0;
   if (b->flushing) return 0;
   /* A full batch, or libuv still holding earlier sends of this socket: keep the order. */
@@ -97,6 +87,7 @@ int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t 
   m->s = s;
   m->buf = *buf;
   m->has_dest = dest != NULL;
+  m->has_cb = cb != 0;
   if (dest != NULL)
     memcpy(&m->dest, dest,
            dest->sa_family == AF_INET6 ? sizeof m->dest.in6 : sizeof m->dest.in);
@@ -122,6 +113,10 @@ int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t 
 static void report(lua_State *L, const struct send_batch *b, int vals, int m,
                    int status) {
   const batch_msg *msg = &b->msgs[m];
+  if (status >= 0 && !msg->has_cb) { /* sent, nobody to tell: the common case, quickly */
+    msg->s->loop->sent = 1;
+    return;
+  }
   lua_rawgeti(L, vals, (lua_Integer)m * VALUES + 1);
   int cb =
       lua_rawgeti(L, vals, (lua_Integer)m * VALUES + 3) == LUA_TNIL ? 0 : lua_gettop(L);
@@ -288,10 +283,11 @@ void batch_flush(lua_State *L, dgram_loop *loop) {
     flush_socket(L, b, vals, i, j);
     i = j;
   }
-  for (int k = 1; k <= n * VALUES; k++) {
-    lua_pushnil(L);
-    lua_rawseti(L, vals, k);
-  }
+  for (int m = 0; m < n; m++) /* let the strings and callbacks go */
+    for (int k = 1; k <= (b->msgs[m].has_cb ? 3 : 2); k++) {
+      lua_pushnil(L);
+      lua_rawseti(L, vals, (lua_Integer)m * VALUES + k);
+    }
   lua_pop(L, 1);
   b->n = 0;
   b->flushing = 0;

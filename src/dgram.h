@@ -77,6 +77,9 @@ typedef struct dgram_loop {
   struct free_req *free_reqs; /* recycled send requests */
   struct send_batch *batch;   /* sends of this turn, waiting to leave together */
   uv_prepare_t prepare;       /* flushes the batch before the loop waits for I/O */
+  uv_run_mode run_mode;       /* of the dgram.run in progress */
+  unsigned busy_poll_us;      /* dgram.setBusyPoll */
+  int sent;                   /* this turn sent datagrams: answers may be close */
 } dgram_loop;
 
 dgram_loop *loop_get(lua_State *L);
@@ -92,6 +95,9 @@ void loop_fail(lua_State *L, dgram_loop *loop);
 /* The Lua state callbacks may use now, or NULL when they must not call Lua. */
 lua_State *loop_state(dgram_loop *loop);
 int loop_run(lua_State *L);
+int loop_set_busy_poll(lua_State *L);
+int loop_get_busy_poll(lua_State *L);
+#define BUSY_POLL_DEFAULT_US 50
 int loop_next_tick(lua_State *L);
 int loop_backend_fd(lua_State *L);
 int loop_backend_timeout(lua_State *L);

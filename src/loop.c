@@ -2,6 +2,7 @@
  * queue that makes every callback "later"; dgram.run and the error hand-off. */
 #include "dgram.h"
 
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -140,6 +141,55 @@ static void queue_drain(uv_check_t *check) {
   }
 }
 
+/* ---- before the loop waits: the batch leaves, then a short busy poll --------------- */
+
+/* A turn that sent datagrams is likely to get answers within microseconds: polling for
+ * them a little while costs less than sleeping, which a virtual CPU pays dearly for. */
+static void poll_briefly(dgram_loop *loop) {
+  int timeout = uv_backend_timeout(&loop->uv);
+  if (!loop->sent || loop->busy_poll_us == 0 || timeout == 0 ||
+      loop->run_mode == UV_RUN_NOWAIT || loop->error_ref != LUA_NOREF)
+    return;
+  uint64_t limit = (uint64_t)loop->busy_poll_us * 1000, start = uv_hrtime();
+  if (timeout > 0 && (uint64_t)timeout * 1000000 < limit)
+    limit = (uint64_t)timeout * 1000000;
+  struct pollfd p = {.fd = uv_backend_fd(&loop->uv), .events = POLLIN};
+  while (poll(&p, 1, 0) == 0 && uv_hrtime() - start < limit)
+    ;
+}
+
+static void before_poll(uv_prepare_t *prepare) {
+  dgram_loop *loop = prepare->data;
+  lua_State *L = loop_state(loop);
+  if (L == NULL) return;
+  batch_flush(L, loop);
+  poll_briefly(loop);
+  loop->sent = 0;
+}
+
+#define BUSY_POLL_MAX_US 1000000
+
+/* dgram.setBusyPoll(us): how long the loop polls for answers after a turn that sent. */
+int loop_set_busy_poll(lua_State *L) {
+  if (!lua_isinteger(L, 1))
+    return raise_error(L, "ERR_INVALID_ARG_TYPE",
+                       "The \"us\" argument must be an integer. Received %s",
+                       type_name(L, 1));
+  lua_Integer us = lua_tointeger(L, 1);
+  if (us < 0 || us > BUSY_POLL_MAX_US)
+    return raise_error(L, "ERR_OUT_OF_RANGE",
+                       "The value of \"us\" is out of range. It must be >= 0 && <= %d. "
+                       "Received %s",
+                       BUSY_POLL_MAX_US, type_name(L, 1));
+  loop_get(L)->busy_poll_us = (unsigned)us;
+  return 0;
+}
+
+int loop_get_busy_poll(lua_State *L) {
+  lua_pushinteger(L, loop_get(L)->busy_poll_us);
+  return 1;
+}
+
 /* ---- calling Lua from callbacks ---------------------------------------------------- */
 
 /* A string error gets the callback's traceback; any other value is kept as it is. */
@@ -233,6 +283,7 @@ int loop_run(lua_State *L) {
   loop->slots = lua_gettop(L) - SLOT_COUNT + 1;
   int top = lua_gettop(L);
   loop->L = L;
+  loop->run_mode = uv_modes[mode];
   uv_run(&loop->uv, uv_modes[mode]);
   batch_flush(L, loop);
   loop->L = NULL;
@@ -330,6 +381,11 @@ void loop_open(lua_State *L) {
   loop->queue_ref = luaL_ref(L, LUA_REGISTRYINDEX);
   uv_idle_init(&loop->uv, &loop->idle);
   uv_check_init(&loop->uv, &loop->check);
+  uv_prepare_init(&loop->uv, &loop->prepare);
+  uv_unref((uv_handle_t *)&loop->prepare); /* dgram.run flushes when it returns */
+  loop->prepare.data = loop;
+  uv_prepare_start(&loop->prepare, before_poll);
+  loop->busy_poll_us = BUSY_POLL_DEFAULT_US;
   uv_unref((uv_handle_t *)&loop->check);
   loop->check.data = loop;
   lua_createtable(L, 0, 1);

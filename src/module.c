@@ -6,6 +6,8 @@ int luaopen_dgram_core(lua_State *L) {
                                        {"backendFd", loop_backend_fd},
                                        {"nextTick", loop_next_tick},
                                        {"backendTimeout", loop_backend_timeout},
+                                       {"setBusyPoll", loop_set_busy_poll},
+                                       {"getBusyPoll", loop_get_busy_poll},
                                        {NULL, NULL}};
   loop_open(L);
   luaL_newlib(L, functions);

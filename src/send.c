@@ -29,6 +29,7 @@ typedef struct send_args {
 void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
                  const struct sockaddr *dest) {
   if (status >= 0) {
+    s->loop->sent = 1; /* answers may follow soon: see poll_briefly */
     if (!cb) return;
     deferred d = {.kind = DEFER_CALL, .has_value = 1, .value = status};
     lua_pushnil(L);
