@@ -51,6 +51,9 @@ local peers = {
   { id = "dgram", label = "dgram", cmd = LUA .. " bench/peers/dgram_peer.lua", cb = true },
   { id = "core", label = "dgram.core", cmd = LUA .. " bench/peers/dgram_peer.lua --core",
     cb = true },
+  -- dgram with dgram.setBusyPoll(0): what the busy poll after a send is worth
+  { id = "nopoll", label = "dgram, busyPoll 0",
+    cmd = LUA .. " bench/peers/dgram_peer.lua --busy-poll-0", echo_only = true },
   { id = "luv", label = "luv", cmd = LUA .. " bench/peers/luv_peer.lua", cb = true,
     check = function() return lua_has("luv") or "lua-luv is not installed" end },
   { id = "luvm", label = "luv (mmsgs=20)", cmd = LUA .. " bench/peers/luv_peer.lua --mmsg",
@@ -185,14 +188,15 @@ workloads[#workloads + 1] = { id = "send-nocb", title = "send-rate, no callback"
 workloads[#workloads + 1] = { id = "send-cb", title = "send-rate, callback per send",
   fn = function(p) return run_send(p, "cb") end, needs_cb = true }
 workloads[#workloads + 1] = { id = "echo-1", title = "echo, 1 in flight",
-  fn = function(p) return run_echo(p, 1) end }
+  fn = function(p) return run_echo(p, 1) end, echo = true }
 workloads[#workloads + 1] = { id = "echo-64", title = "echo, 64 in flight",
-  fn = function(p) return run_echo(p, 64) end }
+  fn = function(p) return run_echo(p, 64) end, echo = true }
 workloads[#workloads + 1] = { id = "sockets", title = ("sockets, %d bound"):format(cfg.sockets_n),
   fn = run_sockets, reps = 3 } -- a few milliseconds each: three per run
 
 local function applies(w, p)
   if p.recv_only and not w.recv then return false end
+  if p.echo_only and not w.echo then return false end
   if w.needs_cb and not p.cb then return false end
   return true
 end

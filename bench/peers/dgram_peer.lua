@@ -29,6 +29,7 @@ else
   function api.on(s, fn) s:on("message", fn) end
   function api.bind(s, port, cb) s:bind(port, "127.0.0.1", cb) end
 end
+if flags["busy-poll-0"] then loop.setBusyPoll(0) end
 local run, setInterval, clearInterval = loop.run, loop.setInterval, loop.clearInterval
 local setTimeout, clearTimeout = loop.setTimeout, loop.clearTimeout
 local now, out = lib.now, lib.out
