@@ -85,3 +85,627 @@ describe("sends made inside a receive batch", function()
     assert.same({ "before:q1", "after:q1", "before:q2", "after:q2" }, back)
   end)
 end)
+
+-- ---- every one-string send of a loop turn -------------------------------------------
+-- A send made inside dgram.run waits for the other sends of its turn; each socket's run
+-- leaves with one sendmmsg, same-size runs to one destination as one UDP GSO write. All
+-- the user may see is what arrives and what the callbacks get: that is what is checked.
+
+local dgram = H.dgram
+
+-- Receive buffers big enough for a few hundred datagrams sent before the receiver reads
+-- (the kernel caps the request at net.core.rmem_max, then doubles it).
+local RCVBUF = 1024 * 1024
+
+-- A socket bound to loopback with a big receive buffer; returns it, its port, its host
+-- and the list of the datagrams it receives.
+local function receiver(kind)
+  local r, port, host = H.bound(kind or "udp4", { recvBufferSize = RCVBUF })
+  local got = {}
+  r:on("message", function(msg) got[#got + 1] = msg end)
+  return r, port, host, got
+end
+
+-- Datagram i of `size` bytes: its number first, then a letter that changes with i, so a
+-- datagram cut at the wrong place or swapped with another does not compare equal.
+local function body(i, size)
+  local head = i .. ":"
+  if size < #head then return string.char(i % 256):rep(size) end
+  return head .. string.char(97 + i % 26):rep(size - #head)
+end
+
+local in_fn = false -- true while in_turn's fn runs
+
+-- Runs fn from a callback (inside dgram.run), so its sends are one loop turn's.
+local function in_turn(fn)
+  local ran = false
+  dgram.nextTick(function()
+    in_fn = true
+    local ok, err = pcall(fn)
+    in_fn = false
+    if not ok then error(err, 0) end
+    ran = true
+  end)
+  assert.is_true(H.run_until(2000, function() return ran end), "the tick did not run")
+end
+
+-- A send callback that stores its arguments in t[i], and in t[i].sync whether it ran
+-- during the turn that sent (it must come on a later one).
+local function recorder(t, i)
+  return function(...)
+    t[i] = table.pack(...)
+    t[i].sync = in_fn
+  end
+end
+
+local function assert_sent(c, bytes, what)
+  assert.is_table(c, (what or "") .. ": no callback")
+  assert.is_falsy(c.sync, (what or "") .. ": the callback ran in the turn that sent")
+  assert.is_nil(c[1], (what or "") .. ": " .. tostring(c[1]))
+  assert.equals(bytes, c[2], what)
+  assert.equals("integer", math.type(c[2]), what)
+end
+
+local function count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
+describe("sends of one loop turn", function()
+  after_each(H.cleanup)
+
+  it("300 datagrams of 100 bytes from a 'listening' callback arrive whole and in order",
+    function()
+      local _, port, _, got = receiver()
+      local s = H.socket("udp4")
+      local cbs, order, returned = {}, {}, false
+      s:bind(0, "127.0.0.1", function()
+        for i = 1, 300 do
+          s:send(body(i, 100), port, "127.0.0.1", function(...)
+            order[#order + 1] = i
+            cbs[i] = table.pack(...)
+          end)
+        end
+        returned = true
+        assert.same({}, order) -- callbacks come on a later turn
+      end)
+      H.run_until(5000, function() return #got == 300 and #order == 300 end)
+      assert.is_true(returned)
+      local want, seq = {}, {}
+      for i = 1, 300 do want[i], seq[i] = body(i, 100), i end
+      assert.same(want, got)
+      assert.same(seq, order)
+      for i = 1, 300 do
+        assert_sent(cbs[i], 100, "send " .. i)
+        assert.equals(2, cbs[i].n)
+      end
+    end)
+
+  it("mixed sizes keep their own bytes: shorter and empty datagrams are not merged", function()
+    local _, port, _, got = receiver()
+    local s = H.bound("udp4")
+    local sizes = { 100, 100, 37, 100, 0, 100, 100, 100, 1 }
+    local want, cbs = {}, {}
+    in_turn(function()
+      for i = 1, 30 * #sizes do
+        local size = sizes[(i - 1) % #sizes + 1]
+        want[i] = body(i, size)
+        s:send(want[i], port, "127.0.0.1", recorder(cbs, i))
+      end
+    end)
+    H.run_until(5000, function() return #got == #want and count(cbs) == #want end)
+    assert.equals(#want, #got)
+    for i = 1, #want do
+      assert.equals(#want[i], #got[i], "length of datagram " .. i)
+      assert.equals(want[i], got[i], "datagram " .. i)
+      assert_sent(cbs[i], #want[i], "send " .. i)
+    end
+  end)
+
+  it("120 datagrams of 1200 bytes (more than 65507 bytes of one size) arrive intact", function()
+    local _, port, _, got = receiver()
+    local s = H.bound("udp4")
+    local want, cbs = {}, {}
+    in_turn(function()
+      for i = 1, 120 do
+        want[i] = body(i, 1200)
+        s:send(want[i], port, "127.0.0.1", recorder(cbs, i))
+      end
+    end)
+    H.run_until(5000, function() return #got == 120 and count(cbs) == 120 end)
+    assert.same(want, got)
+    for i = 1, 120 do assert_sent(cbs[i], 1200, "send " .. i) end
+  end)
+
+  it("runs that fill 65507 bytes exactly, or one byte more, arrive intact", function()
+    local _, port, _, got = receiver()
+    local s = H.bound("udp4")
+    -- 13 x 5039 = 65507; 12 x 5459 = 65508; 65507 alone; then shorter ones after them
+    local sizes = {}
+    for _ = 1, 14 do sizes[#sizes + 1] = 5039 end
+    for _ = 1, 12 do sizes[#sizes + 1] = 5459 end
+    sizes[#sizes + 1] = 65507
+    sizes[#sizes + 1] = 65507
+    sizes[#sizes + 1] = 7
+    local want, cbs = {}, {}
+    in_turn(function()
+      for i, size in ipairs(sizes) do
+        want[i] = body(i, size)
+        s:send(want[i], port, "127.0.0.1", recorder(cbs, i))
+      end
+    end)
+    H.run_until(5000, function() return #got == #want and count(cbs) == #want end)
+    assert.equals(#want, #got)
+    for i = 1, #want do
+      assert.equals(#want[i], #got[i], "length of datagram " .. i)
+      assert.equals(want[i], got[i], "datagram " .. i)
+      assert_sent(cbs[i], #want[i], "send " .. i)
+    end
+  end)
+
+  it("interleaved destinations: each receiver gets its own datagrams in order", function()
+    local _, pa, _, got_a = receiver()
+    local _, pb, _, got_b = receiver()
+    local s = H.bound("udp4")
+    -- alternating, then runs of 5 and of 20, then alternating again
+    local pattern = {}
+    for i = 1, 40 do pattern[#pattern + 1] = i % 2 == 0 and "a" or "b" end
+    for _ = 1, 6 do
+      for _ = 1, 5 do pattern[#pattern + 1] = "a" end
+      for _ = 1, 5 do pattern[#pattern + 1] = "b" end
+    end
+    for _ = 1, 20 do pattern[#pattern + 1] = "b" end
+    for _ = 1, 20 do pattern[#pattern + 1] = "a" end
+    for i = 1, 40 do pattern[#pattern + 1] = i % 3 == 0 and "a" or "b" end
+    local want = { a = {}, b = {} }
+    local cbs = {}
+    in_turn(function()
+      for i, to in ipairs(pattern) do
+        local msg = to .. body(i, 64)
+        table.insert(want[to], msg)
+        s:send(msg, to == "a" and pa or pb, "127.0.0.1", recorder(cbs, i))
+      end
+    end)
+    H.run_until(5000, function()
+      return #got_a == #want.a and #got_b == #want.b and count(cbs) == #pattern
+    end)
+    assert.same(want.a, got_a)
+    assert.same(want.b, got_b)
+    for i = 1, #pattern do assert_sent(cbs[i], 65, "send " .. i) end
+  end)
+
+  it("two sockets sending in the same turn: each one's datagrams arrive in order", function()
+    local r, port = H.bound("udp4", { recvBufferSize = RCVBUF })
+    local from = {}
+    r:on("message", function(msg, rinfo)
+      from[rinfo.port] = from[rinfo.port] or {}
+      table.insert(from[rinfo.port], msg)
+    end)
+    local s1, p1 = H.bound("udp4")
+    local s2, p2 = H.bound("udp4")
+    local want1, want2 = {}, {}
+    in_turn(function()
+      for i = 1, 200 do
+        -- s1 every time, s2 in runs: s1 s2 s1 s2 s2 s2 ...
+        want1[#want1 + 1] = "one" .. body(i, 80)
+        s1:send(want1[#want1], port, "127.0.0.1")
+        for k = 1, i % 4 do
+          want2[#want2 + 1] = "two" .. body(i * 10 + k, 80)
+          s2:send(want2[#want2], port, "127.0.0.1")
+        end
+      end
+    end)
+    H.run_until(5000, function()
+      return #(from[p1] or {}) == #want1 and #(from[p2] or {}) == #want2
+    end)
+    assert.same(want1, from[p1])
+    assert.same(want2, from[p2])
+  end)
+
+  it("udp6 over ::1: 300 datagrams of 100 bytes arrive whole and in order", function()
+    local _, port, host, got = receiver("udp6")
+    assert.equals("::1", host)
+    local s = H.bound("udp6")
+    local want, cbs = {}, {}
+    in_turn(function()
+      for i = 1, 300 do
+        want[i] = body(i, 100)
+        s:send(want[i], port, "::1", recorder(cbs, i))
+      end
+    end)
+    H.run_until(5000, function() return #got == 300 and count(cbs) == 300 end)
+    assert.same(want, got)
+    for i = 1, 300 do assert_sent(cbs[i], 100, "send " .. i) end
+  end)
+
+  it("a connected socket's sends of one turn arrive in order", function()
+    local _, port, _, got = receiver()
+    local s = H.bound("udp4")
+    local connected = false
+    s:connect(port, "127.0.0.1", function() connected = true end)
+    H.run_until(2000, function() return connected end)
+    assert.is_true(connected)
+    local want, cbs = {}, {}
+    in_turn(function()
+      for i = 1, 150 do
+        want[i] = body(i, i % 10 == 0 and 20 or 90)
+        s:send(want[i], recorder(cbs, i))
+      end
+    end)
+    H.run_until(5000, function() return #got == 150 and count(cbs) == 150 end)
+    assert.same(want, got)
+    for i = 1, 150 do assert_sent(cbs[i], #want[i], "send " .. i) end
+  end)
+
+  it("slices of one string (offset, length) sent in one turn arrive as those slices", function()
+    local _, port, _, got = receiver()
+    local s = H.bound("udp4")
+    local text = {}
+    for i = 1, 400 do text[i] = body(i, 50) end
+    text = table.concat(text) -- 20000 bytes
+    local want, cbs = {}, {}
+    in_turn(function()
+      for i = 1, 100 do
+        local offset, length = (i - 1) * 173 % 19000, i % 7 == 0 and 33 or 150
+        want[i] = text:sub(offset + 1, offset + length)
+        s:send(text, offset, length, port, "127.0.0.1", recorder(cbs, i))
+      end
+    end)
+    H.run_until(5000, function() return #got == 100 and count(cbs) == 100 end)
+    assert.same(want, got)
+    for i = 1, 100 do assert_sent(cbs[i], #want[i], "send " .. i) end
+  end)
+
+  it("a send from a timer callback leaves before the loop waits for I/O", function()
+    local r, port = receiver()
+    local s = H.bound("udp4")
+    local got, cbs = {}, {}
+    r:on("message", function(msg)
+      got[#got + 1] = msg
+      if #got == 5 then -- nothing else would end dgram.run(): a send left waiting hangs it
+        r:close()
+        s:close()
+      end
+    end)
+    dgram.setTimeout(5, function()
+      for i = 1, 5 do s:send(body(i, 40), port, "127.0.0.1", recorder(cbs, i)) end
+    end)
+    H.run(3000)
+    assert.same({ body(1, 40), body(2, 40), body(3, 40), body(4, 40), body(5, 40) }, got)
+    for i = 1, 5 do assert_sent(cbs[i], 40, "send " .. i) end
+  end)
+
+  it("a send from the main chunk is delivered by dgram.run('nowait')", function()
+    local _, port, _, got = receiver()
+    local s = H.bound("udp4")
+    local cbs = {}
+    for i = 1, 3 do s:send(body(i, 30), port, "127.0.0.1", recorder(cbs, i)) end
+    for _ = 1, 200 do
+      if #got == 3 and count(cbs) == 3 then break end
+      dgram.run("nowait")
+      if #got < 3 then H.execute("sleep 0.005") end
+    end
+    assert.same({ body(1, 30), body(2, 30), body(3, 30) }, got)
+    for i = 1, 3 do assert_sent(cbs[i], 30, "send " .. i) end
+  end)
+
+  it("a datagram too big fails alone: EMSGSIZE to its callback or 'error', the rest arrive",
+    function()
+      local _, port, _, got = receiver()
+      local s = H.bound("udp4")
+      local errors, cbs, want = {}, {}, {}
+      s:on("error", function(err) errors[#errors + 1] = err end)
+      local big = ("x"):rep(65508)
+      in_turn(function()
+        for i = 1, 40 do
+          local msg = (i == 13 or i == 28) and big or body(i, 100)
+          if msg ~= big then want[#want + 1] = msg end
+          if i % 3 == 0 or i == 13 then -- 13 has a callback, 28 has none
+            s:send(msg, port, "127.0.0.1", recorder(cbs, i))
+          else
+            s:send(msg, port, "127.0.0.1")
+          end
+        end
+      end)
+      H.run_until(5000, function() return #got == #want and cbs[13] and #errors == 1 end)
+      H.quiet(50)
+      assert.same(want, got)
+      local err = cbs[13][1]
+      assert.is_table(err, "send 13 should have failed")
+      assert.equals("EMSGSIZE", err.code)
+      assert.equals("send", err.syscall)
+      assert.equals("127.0.0.1", err.address)
+      assert.equals(port, err.port)
+      assert.equals(1, #errors)
+      assert.equals("EMSGSIZE", errors[1].code)
+      assert.equals(port, errors[1].port)
+      for i = 3, 39, 3 do assert_sent(cbs[i], 100, "send " .. i) end
+      assert.equals(14, count(cbs))
+    end)
+
+  -- the incremental collector runs finalizers a few at a time, mostly from Lua code; the
+  -- generational one runs all pending ones at once, often from the module's C code
+  for _, gc in ipairs({ { "incremental", 100, 400 }, { "generational", 1, 100 } }) do
+  it("finalizers that send while hundreds of sends are in flight: each datagram arrives once ("
+    .. gc[1] .. " GC)", function()
+      local _, port, _, got = receiver()
+      local s = H.bound("udp4")
+      local made, ran, fin_cbs, cbs, bad = 0, 0, 0, 0, {}
+      -- garbage whose finalizer sends (with a callback), from wherever the GC runs it:
+      -- a callback, a send, or C code of the module allocating inside dgram.run
+      local function garbage()
+        made = made + 1
+        local id = "gc" .. made
+        setmetatable({ pad = { id } }, { __gc = function()
+          ran = ran + 1
+          s:send(id, port, "127.0.0.1", function(err, n)
+            if err or n ~= #id then bad[#bad + 1] = id .. ": " .. tostring(err or n) end
+            fin_cbs = fin_cbs + 1
+          end)
+        end })
+      end
+      local waves, per_wave, sent = 4, 100, 0
+      local function wave()
+        for _ = 1, per_wave do
+          sent = sent + 1
+          local i = sent
+          garbage()
+          s:send("m" .. i, port, "127.0.0.1", function(err, n)
+            if err or n ~= #("m" .. i) then
+              bad[#bad + 1] = "m" .. i .. ": " .. tostring(err or n)
+            end
+            cbs = cbs + 1
+            garbage()
+            if i % 3 == 0 then collectgarbage("step") end
+            if i % per_wave == per_wave / 2 and sent < waves * per_wave then wave() end
+          end)
+        end
+      end
+      collectgarbage(table.unpack(gc)) -- a collector that keeps up with the garbage
+      local ok, err = pcall(function()
+        in_turn(wave)
+        H.run_until(5000, function() return cbs == waves * per_wave end)
+        collectgarbage("collect") -- every finalizer left runs now (outside dgram.run)
+        collectgarbage("collect")
+        H.run_until(5000, function() return fin_cbs == made and #got == made + sent end)
+      end)
+      collectgarbage("incremental", 200, 100) -- Lua 5.4's defaults
+      assert(ok, err)
+      H.quiet(50)
+      assert.same({}, bad)
+      assert.equals(waves * per_wave, sent)
+      assert.equals(sent, cbs)
+      assert.equals(made, ran)
+      assert.equals(made, fin_cbs)
+      local seen, in_order, last = {}, true, 0
+      for _, msg in ipairs(got) do
+        seen[msg] = (seen[msg] or 0) + 1
+        local i = tonumber(msg:match("^m(%d+)$"))
+        if i then
+          if i ~= last + 1 then in_order = false end
+          last = i
+        end
+      end
+      for i = 1, sent do assert.equals(1, seen["m" .. i], "m" .. i) end
+      for i = 1, made do assert.equals(1, seen["gc" .. i], "gc" .. i) end
+      assert.equals(sent + made, #got)
+      assert.is_true(in_order, "the sends of one socket arrive in the order they were made")
+    end)
+  end
+
+  it("sends then close() in one turn: every datagram leaves, every callback gets its bytes",
+    function()
+      local _, port, _, got = receiver()
+      local s = H.bound("udp4")
+      local cbs, closed, want = {}, false, {}
+      in_turn(function()
+        for i = 1, 20 do
+          want[i] = body(i, 70)
+          s:send(want[i], port, "127.0.0.1", recorder(cbs, i))
+        end
+        s:close(function() closed = true end)
+      end)
+      H.run_until(3000, function() return #got == 20 and count(cbs) == 20 and closed end)
+      assert.same(want, got)
+      for i = 1, 20 do assert_sent(cbs[i], 70, "send " .. i) end
+      assert.is_true(closed)
+    end)
+end)
+
+-- ---- in a child lua5.4: what happens when its Lua state closes, or is fresh ---------
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- Runs `code` in a child lua5.4 (the spec run's LUA_PATH and LUA_CPATH, arguments `...`);
+-- returns whether it exited with status 0, and what it printed (stdout and stderr).
+-- H.execute drops LD_PRELOAD (valgrind's preloads mean nothing outside valgrind); under
+-- `make asan` the module is built with AddressSanitizer and does not load without its
+-- runtime, so the runtime is preloaded again and the child is checked as well.
+local function child(code, ...)
+  local script, out = os.tmpname(), os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write(code)
+  f:close()
+  local preload = ""
+  if os.getenv("DGRAM_ASAN") and os.getenv("LD_PRELOAD") then
+    preload = "LD_PRELOAD=" .. shell_quote(os.getenv("LD_PRELOAD")) .. " "
+  end
+  local args = {}
+  for i, a in ipairs({ ... }) do args[i] = shell_quote(a) end
+  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(preload, 20 * H.scale,
+    shell_quote(script), table.concat(args, " "), shell_quote(out)))
+  f = io.open(out)
+  local output = f and f:read("a") or ""
+  if f then f:close() end
+  os.remove(script)
+  os.remove(out)
+  return ok == true, output
+end
+
+-- Waits for `n` datagrams on a receiver the child sent to; the loop's clock is brought up
+-- to date first (it stood still while the child ran).
+local function wait_for(got, n)
+  dgram.run("nowait")
+  H.run_until(3000, function() return #got >= n end)
+  H.quiet(50)
+end
+
+-- Counts the datagrams by content.
+local function tally(got)
+  local t = {}
+  for _, msg in ipairs(got) do t[msg] = (t[msg] or 0) + 1 end
+  return t
+end
+
+describe("sends when the Lua state closes, or while its batch is new (child lua5.4)", function()
+  after_each(H.cleanup)
+
+  it("3 datagrams sent from the main chunk before the state closes arrive", function()
+    local _, port, _, got = receiver()
+    local ok, out = child([[
+      local dgram = require("dgram")
+      local s = dgram.createSocket("udp4")
+      local listening = false
+      s:bind(0, "127.0.0.1", function() listening = true end)
+      for _ = 1, 1000 do
+        if listening then break end
+        dgram.run("once")
+      end
+      assert(listening, "no 'listening'")
+      for i = 1, 3 do
+        s:send("main " .. i, tonumber(arg[1]), "127.0.0.1", function() print("callback") end)
+      end
+      -- the chunk ends here: lua5.4 closes the state, the loop never runs again
+    ]], port)
+    assert.is_true(ok, out)
+    assert.equals("", out)
+    wait_for(got, 3)
+    assert.same({ "main 1", "main 2", "main 3" }, got)
+  end)
+
+  it("a timer's sends leave before dgram.run('once') returns (then exit, state not closed)",
+    function()
+      local _, port, _, got = receiver()
+      local ok, out = child([[
+        local dgram = require("dgram")
+        local s = dgram.createSocket("udp4")
+        local listening, fired = false, false
+        s:bind(0, "127.0.0.1", function() listening = true end)
+        for _ = 1, 1000 do
+          if listening then break end
+          dgram.run("once")
+        end
+        dgram.setTimeout(20, function()
+          fired = true
+          for i = 1, 3 do s:send("timer " .. i, tonumber(arg[1]), "127.0.0.1") end
+        end)
+        for _ = 1, 1000 do
+          if fired then break end
+          dgram.run("once")
+        end
+        io.write(fired and "fired" or "not fired")
+        os.exit(0) -- the state is not closed: only what left inside dgram.run arrives
+      ]], port)
+      assert.is_true(ok, out)
+      assert.equals("fired", out)
+      wait_for(got, 3)
+      assert.same({ "timer 1", "timer 2", "timer 3" }, got)
+    end)
+
+  it("3 datagrams batched in a callback that closes the state (os.exit(0, true)) arrive",
+    function()
+      local _, port, _, got = receiver()
+      local ok, out = child([[
+        local dgram = require("dgram")
+        local s = dgram.createSocket("udp4")
+        s:bind(0, "127.0.0.1", function()
+          for i = 1, 3 do
+            s:send("batched " .. i, tonumber(arg[1]), "127.0.0.1", function() print("callback") end)
+          end
+          os.exit(0, true) -- closes the state from inside dgram.run: no callback may run
+        end)
+        dgram.setTimeout(5000, function() print("timed out") s:close() end):unref()
+        dgram.run()
+        print("dgram.run returned")
+      ]], port)
+      assert.is_true(ok, out)
+      assert.equals("", out)
+      wait_for(got, 3)
+      assert.same({ "batched 1", "batched 2", "batched 3" }, got)
+    end)
+
+  it("finalizers that send while the loop's first batch is made lose nothing", function()
+    local _, port, _, got = receiver()
+    -- The first send made inside dgram.run creates the loop's batch (a Lua table); the
+    -- generational collector, restarted just before, collects at that allocation and
+    -- runs the finalizers then, which send too.
+    local ok, out = child([[
+      local dgram = require("dgram")
+      local port = tonumber(arg[1])
+      local s = dgram.createSocket("udp4")
+      local calls = 0
+      local function cb(err) calls = calls + 1 if err then print(err) end end
+      local mt = { __gc = function(o) s:send(o[1], port, "127.0.0.1", cb) end }
+      s:bind(0, "127.0.0.1", function()
+        collectgarbage("generational")
+        collectgarbage("stop")
+        for i = 1, 5 do setmetatable({ "gc" .. i }, mt) end
+        collectgarbage("restart")
+        s:send("first", port, "127.0.0.1", cb)
+        collectgarbage("incremental")
+      end)
+      local t = dgram.setTimeout(2000, function() s:close() end)
+      while calls < 6 and dgram.run("once") do end
+      dgram.clearTimeout(t)
+      print("callbacks " .. calls)
+    ]], port)
+    wait_for(got, 6)
+    assert.same({ first = 1, gc1 = 1, gc2 = 1, gc3 = 1, gc4 = 1, gc5 = 1 }, tally(got))
+    assert.equals("callbacks 6\n", out)
+    assert.is_true(ok, out)
+  end)
+
+  it("finalizers that send while a flush grows the callback queue: no crash, nothing lost",
+    function()
+      local _, port, _, got = receiver()
+      -- The flush reports each send to its callback through the deferred queue; when the
+      -- queue grows, the collector may run (generational: every pending finalizer at
+      -- once), and each finalizer sends with a callback, which a flush in progress lets
+      -- leave directly and report through the same queue.
+      local ok, out = child([[
+        local dgram = require("dgram")
+        local port = tonumber(arg[1])
+        local s = dgram.createSocket("udp4")
+        local calls, want = 0, 0
+        local function cb(err) calls = calls + 1 if err then print(err) end end
+        local mt = { __gc = function(o) s:send(o[1], port, "127.0.0.1", cb) end }
+        local msgs = {}
+        for i = 1, 200 do msgs[i] = "m" .. i end
+        s:bind(0, "127.0.0.1", function()
+          s:send("warm", port, "127.0.0.1", cb) -- the loop's batch exists from here on
+          dgram.nextTick(function()
+            collectgarbage("generational", 1, 100)
+            collectgarbage("stop")
+            for i = 1, 200 do setmetatable({ "gc" .. i }, mt) end
+            collectgarbage("restart")
+            for i = 1, 200 do s:send(msgs[i], port, "127.0.0.1", cb) end
+            collectgarbage("incremental")
+            want = 401
+          end)
+        end)
+        local t = dgram.setTimeout(2000, function() s:close() end)
+        while not (want > 0 and calls >= want) and dgram.run("once") do end
+        dgram.clearTimeout(t)
+        print("callbacks " .. calls)
+      ]], port)
+      assert.is_true(ok, out)
+      assert.equals("callbacks 401\n", out)
+      wait_for(got, 401)
+      local want = { warm = 1 }
+      for i = 1, 200 do want["m" .. i], want["gc" .. i] = 1, 1 end
+      assert.same(want, tally(got))
+    end)
+end)

@@ -68,6 +68,11 @@ static struct send_batch *batch_create(lua_State *L, dgram_loop *loop) {
   if (b == NULL) return NULL; /* then sends simply go out one by one */
   lua_createtable(L, BATCH_MAX * VALUES, 0);
   b->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  if (loop->batch != NULL) { /* a finalizer run by the allocation made one already */
+    luaL_unref(L, LUA_REGISTRYINDEX, b->ref);
+    free(b);
+    return loop->batch;
+  }
   loop->batch = b;
   return b;
 }
@@ -75,7 +80,9 @@ static struct send_batch *batch_create(lua_State *L, dgram_loop *loop) {
 int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t *buf,
               int cb, const struct sockaddr *dest) {
   struct send_batch *b = s->loop->batch;
-  if (s->loop->L == NULL) return 0; /* outside dgram.run nothing would flush it soon */
+  /* Outside dgram.run nothing would flush it soon; a connected socket learns of the
+   * peer's port-unreachable by its next send, which sendmmsg would not report. */
+  if (s->loop->L == NULL || s->connect_state == CONNECTED) return 0;
   if (b == NULL && (buf == NULL || (b = batch_create(L, s->loop)) == NULL)) return 0;
   if (b->flushing) return 0;
   /* A full batch, or libuv still holding earlier sends of this socket: keep the order. */
@@ -167,7 +174,9 @@ static int unicast_dest(const batch_msg *m) {
 static int gso_run(const struct send_batch *b, int first, int to) {
   const batch_msg *head = &b->msgs[first];
   size_t seg = head->buf.len, total = seg;
-  if (head->s->no_gso || seg == 0 || !unicast_dest(head)) return 1;
+  if (head->s->no_gso || seg == 0 ||
+      (head->s->gso_max_seg && seg > head->s->gso_max_seg) || !unicast_dest(head))
+    return 1;
   int n = 1;
   while (first + n < to) {
     const batch_msg *m = &b->msgs[first + n];
@@ -223,9 +232,20 @@ static int build_writes(struct send_batch *b, write_set *ws, int from, int to,
   return nw;
 }
 
-/* The errors by which a kernel or a route refuses GSO itself, not the datagrams. */
-static int gso_unsupported(int err) {
-  return err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP;
+/* A GSO write was refused for what GSO needs, not for its datagrams (a group is never
+ * larger than a datagram may be, so EMSGSIZE means segments larger than the route's MTU):
+ * the socket stops grouping such datagrams, or all of them. */
+static int gso_refused(dgram_socket *s, int err, size_t seg) {
+  if (err == EMSGSIZE) {
+    s->gso_max_seg = (unsigned short)(seg - 1);
+    if (seg == 1) s->no_gso = 1;
+    return 1;
+  }
+  if (err == EINVAL || err == EIO || err == ENOPROTOOPT || err == EOPNOTSUPP) {
+    s->no_gso = 1;
+    return 1;
+  }
+  return 0;
 }
 
 /* ---- flushing ------------------------------------------------------------------------
@@ -236,13 +256,14 @@ static void flush_socket(lua_State *L, struct send_batch *b, int vals, int from,
   dgram_socket *s = b->msgs[from].s;
   write_set *ws = &b->ws;
   uv_os_fd_t fd;
-  if (s->handle == NULL || uv_fileno((uv_handle_t *)s->handle, &fd) != 0) {
-    for (int m = from; m < to; m++)
-      report(L, b, vals, m, UV_EBADF);
-    return;
-  }
   int m = from, gso_from = from;
   while (m < to) {
+    /* Asked each time: a finalizer run by a report may have closed the socket. */
+    if (s->state == SOCK_CLOSED || uv_fileno((uv_handle_t *)s->handle, &fd) != 0) {
+      for (; m < to; m++)
+        report(L, b, vals, m, UV_EBADF);
+      return;
+    }
     int nw = build_writes(b, ws, m, to, gso_from), sent;
     do
       sent = sendmmsg(fd, ws->hdr, (unsigned)nw, 0);
@@ -259,9 +280,8 @@ static void flush_socket(lua_State *L, struct send_batch *b, int vals, int from,
       queue_rest(L, b, vals, m, to);
       return;
     }
-    if (ws->w[0].count > 1) { /* send that group one by one; its errors are theirs */
-      if (gso_unsupported(err)) s->no_gso = 1;
-      gso_from = m + ws->w[0].count;
+    if (ws->w[0].count > 1 && gso_refused(s, err, b->msgs[m].buf.len)) {
+      gso_from = m + ws->w[0].count; /* that group again, one by one */
       continue;
     }
     report(L, b, vals, m, uv_translate_sys_error(err)); /* it failed: report, go on */

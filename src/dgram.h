@@ -121,7 +121,8 @@ struct dgram_socket {
   int state;         /* enum socket_state */
   int connect_state; /* enum connect_state */
   unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1;
-  unsigned no_gso : 1;     /* the kernel or the route refused a UDP GSO write */
+  unsigned no_gso : 1;        /* the kernel or the route refused UDP GSO writes */
+  unsigned short gso_max_seg; /* the largest datagram grouped by GSO (0: no limit) */
   unsigned fd_bound : 1;   /* bound in the kernel ('listening' may still be on its way) */
   unsigned has_lookup : 1; /* the lookup option replaces the resolver */
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */

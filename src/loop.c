@@ -41,12 +41,27 @@ static void queue_activate(dgram_loop *loop) {
   uv_check_start(&loop->check, queue_drain);
 }
 
-/* Doubles the ring, moving the items' Lua values to their new slots. */
+static size_t queue_next_cap(const dgram_loop *loop) {
+  return loop->queue_cap ? loop->queue_cap * 2 : 64;
+}
+
+/* Doubles the ring, moving the items' Lua values to their new slots. Only the table's
+ * creation may run finalizers (which may defer, and so grow the ring themselves): the
+ * copy into its preallocated slots allocates nothing. */
 static void queue_grow(lua_State *L, dgram_loop *loop) {
-  size_t cap = loop->queue_cap ? loop->queue_cap * 2 : 64;
+  size_t cap;
+  for (;;) {
+    cap = queue_next_cap(loop);
+    lua_createtable(L, (int)(cap * VALUES_PER_ITEM), 0);
+    if (loop->queue_len < loop->queue_cap) { /* a finalizer grew it: room enough */
+      lua_pop(L, 1);
+      return;
+    }
+    if (cap == queue_next_cap(loop)) break;
+    lua_pop(L, 1); /* grown and filled again meanwhile: a bigger table */
+  }
   deferred *items = malloc(cap * sizeof *items);
   if (items == NULL) luaL_error(L, "dgram: out of memory");
-  lua_createtable(L, (int)(cap * VALUES_PER_ITEM), 0);
   lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
   for (size_t i = 0; i < loop->queue_len; i++) {
     size_t from = (loop->queue_head + i) % loop->queue_cap;
