@@ -162,7 +162,9 @@ local function run_echo(p, inflight)
   if r.error or not (c and c.count and c.secs) or c.count == 0 then
     return nil, r.error or "no round trip"
   end
-  return { rate = c.count / c.secs, p50 = c.p50_us, p99 = c.p99_us, stalled = c.stalled }
+  local cpu = (c.user or 0) + (c.sys or 0)
+  return { rate = c.count / c.secs, p50 = c.p50_us, p99 = c.p99_us, stalled = c.stalled,
+    cpu_us = cpu / c.count * 1e6, cpu_pct = cpu / c.secs * 100 }
 end
 
 local function run_sockets(p)
@@ -398,11 +400,13 @@ local formatters = {
       f.errors > 0 and (", %d errors"):format(f.errors) or "")
   end,
   echo1 = function(f)
-    return ("%s round trips/s, p50 %.0f µs, p99 %.0f µs%s"):format(si(f.rate), f.p50, f.p99,
-      f.stalled > 0 and " (stalled)" or "")
+    return ("%s round trips/s, p50 %.0f µs, p99 %.0f µs; client CPU %.1f µs/trip (%.0f%%)%s")
+      :format(si(f.rate), f.p50, f.p99, f.cpu_us or 0, f.cpu_pct or 0,
+        f.stalled > 0 and " (stalled)" or "")
   end,
   echo = function(f)
-    return ("%s round trips/s%s"):format(si(f.rate), f.stalled > 0 and " (stalled)" or "")
+    return ("%s round trips/s; client CPU %.2f µs/trip (%.0f%%)%s"):format(si(f.rate),
+      f.cpu_us or 0, f.cpu_pct or 0, f.stalled > 0 and " (stalled)" or "")
   end,
   sockets = function(f)
     return ("%.0f B RSS/socket; create+bind %.1f ms, close %.1f ms"):format(f.per_socket,

@@ -1037,6 +1037,48 @@ describe("dgram.setBusyPoll / dgram.getBusyPoll", function()
     end)
   end
 
+  it("polls after every answered send: each poll finds the answer", function()
+    dgram.setBusyPoll(1000000) -- so long that no answer can miss it
+    local server, port = H.bound("udp4")
+    server:on("message", function(msg, rinfo) server:send(msg, rinfo.port, rinfo.address) end)
+    local client = H.bound("udp4")
+    local got = 0
+    client:on("message", function()
+      got = got + 1
+      if got < 20 then client:send("q", port, "127.0.0.1") end
+    end)
+    client:send("q", port, "127.0.0.1")
+    local polls0, hits0, skipped0 = dgram.core._pollStats()
+    run_until(function() return got == 20 end, 5000)
+    local polls, hits, skipped = dgram.core._pollStats()
+    assert.equals(20, got)
+    assert.is_true(polls - polls0 >= 20, "one poll per request at least")
+    assert.equals(polls - polls0, hits - hits0)
+    assert.equals(skipped0, skipped)
+  end)
+
+  it("backs off when nothing answers: a sender to a silent peer skips most polls", function()
+    dgram.setBusyPoll(200)
+    local gone, port = H.bound("udp4") -- a port nobody reads: not a socket on this loop,
+    gone:close()                       -- whose datagrams would wake the poll
+    local client = H.bound("udp4")
+    local ticks = 0
+    local ticker
+    ticker = dgram.setInterval(1, function()
+      ticks = ticks + 1
+      client:send("x", port, "127.0.0.1")
+      if ticks == 60 then dgram.clearInterval(ticker) end
+    end)
+    local polls0, hits0, skipped0 = dgram.core._pollStats()
+    run_until(function() return ticks == 60 end, 5000)
+    local polls, hits, skipped = dgram.core._pollStats()
+    assert.equals(60, ticks)
+    assert.equals(hits0, hits) -- nothing ever came
+    assert.is_true(polls - polls0 <= 12, ("polls: %d"):format(polls - polls0))
+    assert.is_true(skipped - skipped0 >= 40, ("skipped: %d"):format(skipped - skipped0))
+    client:close()
+  end)
+
   it("a timer due while the loop polls still fires, and nowait still returns", function()
     dgram.setBusyPoll(1000000)
     local sink, port = H.bound("udp4") -- never answers

@@ -80,6 +80,10 @@ typedef struct dgram_loop {
   uv_run_mode run_mode;       /* of the dgram.run in progress */
   unsigned busy_poll_us;      /* dgram.setBusyPoll */
   int sent;                   /* this turn sent datagrams: answers may be close */
+  struct {
+    unsigned misses, skip;         /* the back-off of poll_briefly */
+    uint64_t polls, hits, skipped; /* dgram.core._pollStats */
+  } poll;
 } dgram_loop;
 
 dgram_loop *loop_get(lua_State *L);
@@ -97,6 +101,7 @@ lua_State *loop_state(dgram_loop *loop);
 int loop_run(lua_State *L);
 int loop_set_busy_poll(lua_State *L);
 int loop_get_busy_poll(lua_State *L);
+int loop_poll_stats(lua_State *L);
 #define BUSY_POLL_DEFAULT_US 50
 int loop_next_tick(lua_State *L);
 int loop_backend_fd(lua_State *L);

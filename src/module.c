@@ -8,6 +8,7 @@ int luaopen_dgram_core(lua_State *L) {
                                        {"backendTimeout", loop_backend_timeout},
                                        {"setBusyPoll", loop_set_busy_poll},
                                        {"getBusyPoll", loop_get_busy_poll},
+                                       {"_pollStats", loop_poll_stats},
                                        {NULL, NULL}};
   loop_open(L);
   luaL_newlib(L, functions);

@@ -52,10 +52,19 @@ static inline double percentile(double *v, size_t n, double p) {
 #define LAT_MAX 2000000
 static double lat[LAT_MAX];
 
+/* The echo client's CPU time counts from cpu_mark() (its first send) to the report. */
+static double cpu_mark_user, cpu_mark_sys;
+static inline void cpu_mark(void) {
+  cpu_s(&cpu_mark_user, &cpu_mark_sys);
+}
+
 static inline void echo_report(unsigned long long count, double secs, int stalled,
                                size_t nlat) {
-  printf("count=%llu p50_us=%.6f p99_us=%.6f secs=%.6f stalled=%d\n", count,
-         percentile(lat, nlat, 50) * 1e6, percentile(lat, nlat, 99) * 1e6, secs, stalled);
+  double user, sys;
+  cpu_s(&user, &sys);
+  printf("count=%llu p50_us=%.6f p99_us=%.6f secs=%.6f stalled=%d user=%.6f sys=%.6f\n",
+         count, percentile(lat, nlat, 50) * 1e6, percentile(lat, nlat, 99) * 1e6, secs,
+         stalled, user - cpu_mark_user, sys - cpu_mark_sys);
   fflush(stdout);
 }
 

@@ -159,6 +159,7 @@ static int mode_echo_client(int port, int inflight, double secs, size_t size) {
   size_t nlat = 0;
   int stalled = 0;
   double t0 = now_s(), t = t0, sent_at = t0;
+  cpu_mark();
   sendmmsg(fd, out, (unsigned)(inflight < BATCH ? inflight : BATCH), 0);
   while (t - t0 < secs) {
     int n = recvmmsg(fd, msgs, BATCH, MSG_WAITFORONE, NULL);

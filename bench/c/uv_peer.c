@@ -225,6 +225,7 @@ static int mode_echo_client(int port) {
   uv_ip4_addr("127.0.0.1", port, &dest);
   uv_udp_recv_start(&sock, on_alloc, client_recv);
   t0 = sent_at = now_s();
+  cpu_mark();
   uv_buf_t b = uv_buf_init(payload, (unsigned)size);
   for (int i = 0; i < inflight; i++)
     send_one(&sock, &b, (const struct sockaddr *)&dest, NULL);

@@ -115,12 +115,13 @@ function modes.echo_client(port, inflight, secs, size)
     end
     s:send(payload, port, "127.0.0.1")
   end)
-  local ticker, last, still
+  local ticker, last, still, u0, s0
   local function finish(stalled)
     done = true
     local secs_run = now() - t0
+    local u1, s1 = lib.cpu()
     clearInterval(ticker)
-    out({ count = count, secs = secs_run, stalled = stalled,
+    out({ count = count, secs = secs_run, stalled = stalled, user = u1 - u0, sys = s1 - s0,
       p50_us = lib.percentile(lat, 50) * 1e6, p99_us = lib.percentile(lat, 99) * 1e6 })
     local quits = 0
     for _ = 1, 3 do
@@ -132,6 +133,7 @@ function modes.echo_client(port, inflight, secs, size)
   end
   api.bind(s, 0, function()
     t0, last, still = now(), 0, 0
+    u0, s0 = lib.cpu()
     sent_at = t0
     for _ = 1, inflight do s:send(payload, port, "127.0.0.1") end
     ticker = setInterval(lib.TICK_MS, function()

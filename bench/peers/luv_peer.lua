@@ -105,6 +105,7 @@ function modes.echo_client(port, inflight, secs, size)
   local payload = ("x"):rep(size)
   local count, lat, done = 0, {}, false
   local t0 = now()
+  local u0, s0 = lib.cpu()
   local sent_at = t0
   s:recv_start(function(_, data)
     if done or not data then return end
@@ -120,8 +121,9 @@ function modes.echo_client(port, inflight, secs, size)
   local function finish(stalled)
     done = true
     local secs_run = now() - t0
+    local u1, s1 = lib.cpu()
     ticker:close()
-    out({ count = count, secs = secs_run, stalled = stalled,
+    out({ count = count, secs = secs_run, stalled = stalled, user = u1 - u0, sys = s1 - s0,
       p50_us = lib.percentile(lat, 50) * 1e6, p99_us = lib.percentile(lat, 99) * 1e6 })
     local quits = 0
     for _ = 1, 3 do

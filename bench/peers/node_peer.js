@@ -112,6 +112,7 @@ const modes = {
     const s = dgram.createSocket('udp4');
     const payload = Buffer.alloc(Number(size), 'x');
     let count = 0, done = false, t0 = 0, sentAt = 0, last = 0, still = 0, ticker = null;
+    let cpu0 = null;
     const lat = [];
     s.on('message', () => {
       if (done) return;
@@ -122,8 +123,9 @@ const modes = {
     const finish = (stalled) => {
       done = true;
       const secsRun = now() - t0;
+      const cpu = process.cpuUsage(cpu0);
       clearInterval(ticker);
-      out({ count, secs: secsRun, stalled,
+      out({ count, secs: secsRun, stalled, user: cpu.user / 1e6, sys: cpu.system / 1e6,
         p50_us: percentile(lat, 50) * 1e6, p99_us: percentile(lat, 99) * 1e6 });
       let quits = 0;
       for (let i = 0; i < 3; i++) {
@@ -131,7 +133,7 @@ const modes = {
       }
     };
     s.bind(0, '127.0.0.1', () => {
-      t0 = now(); sentAt = t0;
+      t0 = now(); sentAt = t0; cpu0 = process.cpuUsage();
       for (let i = 0; i < inflight; i++) s.send(payload, port, '127.0.0.1');
       ticker = setInterval(() => {
         if (now() - t0 >= secs) return finish(0);

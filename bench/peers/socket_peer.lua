@@ -72,6 +72,7 @@ function modes.echo_client(port, inflight, secs, size)
   local payload = ("x"):rep(size)
   local count, lat, stalled = 0, {}, 0
   local t0 = now()
+  local u0, s0 = lib.cpu()
   local sent_at, t = t0, t0
   for _ = 1, inflight do s:sendto(payload, "127.0.0.1", port) end
   while t - t0 < secs do
@@ -88,7 +89,8 @@ function modes.echo_client(port, inflight, secs, size)
     end
     s:sendto(payload, "127.0.0.1", port)
   end
-  out({ count = count, secs = t - t0, stalled = stalled,
+  local u1, s1 = lib.cpu()
+  out({ count = count, secs = t - t0, stalled = stalled, user = u1 - u0, sys = s1 - s0,
     p50_us = lib.percentile(lat, 50) * 1e6, p99_us = lib.percentile(lat, 99) * 1e6 })
   for _ = 1, 3 do s:sendto("quit", "127.0.0.1", port) end
   s:close()
