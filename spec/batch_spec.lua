@@ -615,6 +615,27 @@ describe("sends when the Lua state closes, or while its batch is new (child lua5
       assert.same({ "timer 1", "timer 2", "timer 3" }, got)
     end)
 
+  it("3 datagrams batched in a callback that exits at once (os.exit(0), state not closed) "
+    .. "arrive, as Node's would after process.exit()", function()
+    local _, port, _, got = receiver()
+    local ok, out = child([[
+      local dgram = require("dgram")
+      local s = dgram.createSocket("udp4")
+      s:bind(0, "127.0.0.1", function()
+        for i = 1, 3 do s:send("exiting " .. i, tonumber(arg[1]), "127.0.0.1") end
+        io.write("exit")
+        os.exit(0) -- no lua_close: no finalizer runs, only the C exit hooks
+      end)
+      dgram.setTimeout(5000, function() print("timed out") s:close() end):unref()
+      dgram.run()
+      print("dgram.run returned")
+    ]], port)
+    assert.is_true(ok, out)
+    assert.equals("exit", out)
+    wait_for(got, 3)
+    assert.same({ "exiting 1", "exiting 2", "exiting 3" }, got)
+  end)
+
   it("3 datagrams batched in a callback that closes the state (os.exit(0, true)) arrive",
     function()
       local _, port, _, got = receiver()

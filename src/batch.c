@@ -313,8 +313,8 @@ void batch_flush(lua_State *L, dgram_loop *loop) {
   b->flushing = 0;
 }
 
-/* The state is closing: what the batch holds for socket s (NULL: every socket) still
- * leaves, and nothing is reported. */
+/* The state is closing, or the process exiting: what the batch holds for socket s (NULL:
+ * every socket) still leaves, and nothing is reported. */
 void batch_send_now(dgram_loop *loop, const dgram_socket *s) {
   struct send_batch *b = loop->batch;
   uv_os_fd_t fd;

@@ -71,15 +71,16 @@ typedef struct dgram_loop {
   int queue_ref;      /* registry ref of the table holding deferred items' Lua values */
   deferred *queue;    /* ring of deferred items */
   size_t queue_cap, queue_head, queue_len;
-  uv_idle_t idle;             /* keeps poll from blocking while items wait */
-  uv_check_t check;           /* drains the deferred items */
-  char *slab;                 /* receive buffer shared by every socket of this loop */
-  struct free_req *free_reqs; /* recycled send requests */
-  struct send_batch *batch;   /* sends of this turn, waiting to leave together */
-  uv_prepare_t prepare;       /* flushes the batch before the loop waits for I/O */
-  uv_run_mode run_mode;       /* of the dgram.run in progress */
-  unsigned busy_poll_us;      /* dgram.setBusyPoll */
-  int sent;                   /* this turn sent datagrams: answers may be close */
+  uv_idle_t idle;               /* keeps poll from blocking while items wait */
+  uv_check_t check;             /* drains the deferred items */
+  char *slab;                   /* receive buffer shared by every socket of this loop */
+  struct free_req *free_reqs;   /* recycled send requests */
+  struct send_batch *batch;     /* sends of this turn, waiting to leave together */
+  uv_prepare_t prepare;         /* flushes the batch before the loop waits for I/O */
+  uv_run_mode run_mode;         /* of the dgram.run in progress */
+  unsigned busy_poll_us;        /* dgram.setBusyPoll */
+  int sent;                     /* this turn sent datagrams: answers may be close */
+  struct dgram_loop *next_open; /* the list of open loops, for the exit hook */
   struct {
     unsigned misses, skip;         /* the back-off of poll_briefly */
     uint64_t polls, hits, skipped; /* dgram.core._pollStats */

@@ -3,6 +3,7 @@
 #include "dgram.h"
 
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -394,6 +395,41 @@ void loop_free_req(dgram_loop *loop, void *req) {
 
 /* ---- the loop's lifetime ----------------------------------------------------------- */
 
+/* Every open loop, so that a process that exits without closing its Lua states (a plain
+ * os.exit(0) from a callback) still sends what their batches hold, as Node's sends would
+ * have left already. glibc runs the hook at exit, or when the module is unloaded. */
+static pthread_mutex_t open_loops_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_once_t exit_hook_once = PTHREAD_ONCE_INIT;
+static dgram_loop *open_loops;
+
+static void send_batches_at_exit(void) {
+  pthread_mutex_lock(&open_loops_lock);
+  for (dgram_loop *loop = open_loops; loop != NULL; loop = loop->next_open)
+    batch_send_now(loop, NULL);
+  pthread_mutex_unlock(&open_loops_lock);
+}
+
+static void install_exit_hook(void) {
+  atexit(send_batches_at_exit);
+}
+
+static void open_loops_add(dgram_loop *loop) {
+  pthread_once(&exit_hook_once, install_exit_hook);
+  pthread_mutex_lock(&open_loops_lock);
+  loop->next_open = open_loops;
+  open_loops = loop;
+  pthread_mutex_unlock(&open_loops_lock);
+}
+
+static void open_loops_remove(dgram_loop *loop) {
+  pthread_mutex_lock(&open_loops_lock);
+  dgram_loop **p = &open_loops;
+  while (*p != NULL && *p != loop)
+    p = &(*p)->next_open;
+  if (*p != NULL) *p = loop->next_open;
+  pthread_mutex_unlock(&open_loops_lock);
+}
+
 static void close_leftover(uv_handle_t *h, void *arg) {
   (void)arg;
   if (!uv_is_closing(h)) uv_close(h, NULL);
@@ -402,6 +438,7 @@ static void close_leftover(uv_handle_t *h, void *arg) {
 /* The state is closing: close every handle and let libuv finish, calling no Lua. */
 static int loop_gc(lua_State *L) {
   dgram_loop *loop = lua_touserdata(L, 1);
+  open_loops_remove(loop);
   loop->closing = 1;
   batch_send_now(loop, NULL);
   uv_walk(&loop->uv, close_leftover, NULL);
@@ -440,4 +477,5 @@ void loop_open(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &loop_key);
+  open_loops_add(loop);
 }
