@@ -48,6 +48,34 @@ describe("garbage on the hot paths", function()
     assert.is_true(grew < 1, ("5000 sends with callbacks allocated %.1f KiB"):format(grew))
   end)
 
+  -- Inside dgram.run sends wait in the loop's batch and leave with sendmmsg.
+  it("sends from a callback (the batched path) allocate nothing, with or without callbacks",
+    function()
+      local sink, port = H.bound("udp4", { recvBufferSize = 4 * 1024 * 1024 })
+      local client = H.bound("udp4")
+      local payload, done, grew = ("x"):rep(64), 0, {}
+      local function sent(err) if not err then done = done + 1 end end
+      -- Twice each: the first run grows the batch and the deferred queue to their size.
+      local function measure(name, cb, want_done)
+        grew[name] = nil
+        dgram.setTimeout(0, function()
+          collectgarbage("collect")
+          collectgarbage("stop")
+          local before = kbytes()
+          for _ = 1, 2000 do client:send(payload, port, "127.0.0.1", cb) end
+          grew[name] = kbytes() - before
+          collectgarbage("restart")
+        end)
+        H.run_until(3000, function() return grew[name] ~= nil and done == want_done end)
+      end
+      for _ = 1, 2 do measure("nocb", nil, 0) end
+      for i = 1, 2 do measure("cb", sent, 2000 * i) end
+      assert.equals(4000, done)
+      assert.is_true(grew.nocb < 1, ("2000 sends allocated %.1f KiB"):format(grew.nocb))
+      assert.is_true(grew.cb < 1, ("2000 sends with callbacks allocated %.1f KiB"):format(grew.cb))
+      sink:close()
+    end)
+
   it("a received datagram costs its string and its rinfo table, nothing more", function()
     local server, port = H.bound("udp4")
     local client = H.bound("udp4")
