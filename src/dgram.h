@@ -13,7 +13,8 @@
 
 /* Receive slab: libuv's recvmmsg takes up to 20 datagrams of 64 KiB per call. */
 #define DGRAM_DGRAM_MAX (64 * 1024)
-#define DGRAM_SLAB_SIZE (20 * DGRAM_DGRAM_MAX)
+#define DGRAM_SLAB_DGRAMS 20
+#define DGRAM_SLAB_SIZE (DGRAM_SLAB_DGRAMS * DGRAM_DGRAM_MAX)
 
 /* ---- the loop (loop.c) ------------------------------------------------------------ */
 
@@ -80,6 +81,7 @@ typedef struct dgram_loop {
   uv_run_mode run_mode;         /* of the dgram.run in progress */
   unsigned busy_poll_us;        /* dgram.setBusyPoll */
   int sent;                     /* this turn sent datagrams: answers may be close */
+  unsigned turn;                /* counts loop turns (from 1), for recv_alloc */
   struct dgram_loop *next_open; /* the list of open loops, for the exit hook */
   struct {
     unsigned misses, skip;         /* the back-off of poll_briefly */
@@ -129,8 +131,10 @@ struct dgram_socket {
   unsigned reuse_addr : 1, ipv6_only : 1, reuse_port : 1;
   unsigned no_gso : 1;        /* the kernel or the route refused UDP GSO writes */
   unsigned short gso_max_seg; /* the largest datagram grouped by GSO (0: no limit) */
-  unsigned fd_bound : 1;   /* bound in the kernel ('listening' may still be on its way) */
-  unsigned has_lookup : 1; /* the lookup option replaces the resolver */
+  unsigned fd_bound : 1; /* bound in the kernel ('listening' may still be on its way) */
+  unsigned recv_chunks : 5; /* datagrams of the recvmmsg being delivered */
+  unsigned drained_turn;    /* the loop turn in which a short read emptied the socket */
+  unsigned has_lookup : 1;  /* the lookup option replaces the resolver */
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
   dgram_addr peer; /* the last sender, whose address string is cached */
   dgram_addr dest; /* the last literal destination, parsed once */

@@ -197,6 +197,7 @@ static void poll_briefly(dgram_loop *loop) {
 static void before_poll(uv_prepare_t *prepare) {
   dgram_loop *loop = prepare->data;
   lua_State *L = loop_state(loop);
+  if (++loop->turn == 0) loop->turn = 1; /* 0 is no socket's drained_turn */
   if (L == NULL) return;
   batch_flush(L, loop);
   poll_briefly(loop);
@@ -470,6 +471,7 @@ void loop_open(lua_State *L) {
   loop->prepare.data = loop;
   uv_prepare_start(&loop->prepare, before_poll);
   loop->busy_poll_us = BUSY_POLL_DEFAULT_US;
+  loop->turn = 1;
   uv_unref((uv_handle_t *)&loop->check);
   loop->check.data = loop;
   lua_createtable(L, 0, 1);

@@ -5,9 +5,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* libuv reads until recvmmsg fails with EAGAIN: one more system call per wake-up.
+ * After a short read in this turn the socket is known to be empty, so an empty buffer
+ * ends the reading instead (libuv reports it as UV_ENOBUFS, which recv_on_data expects);
+ * the poll wakes the loop again if more has come meanwhile. */
 void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   dgram_loop *loop = (dgram_loop *)h->loop;
+  dgram_socket *s = h->data;
   (void)suggested;
+  if (s != NULL && s->drained_turn == loop->turn) {
+    *buf = uv_buf_init(NULL, 0);
+    return;
+  }
   if (loop->slab == NULL) loop->slab = malloc(DGRAM_SLAB_SIZE);
   *buf = uv_buf_init(loop->slab, loop->slab ? DGRAM_SLAB_SIZE : 0);
 }
@@ -69,11 +78,18 @@ void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sock
                   unsigned flags) {
   dgram_socket *s = h->data;
   lua_State *L = s != NULL ? loop_state(s->loop) : NULL;
-  if (L == NULL) return;     /* collected, or the state is closing */
+  if (L == NULL) return; /* collected, or the state is closing */
+  if (a == NULL && n == UV_ENOBUFS && s->drained_turn == s->loop->turn)
+    return;                  /* recv_alloc ended the reading: see there */
   if (n == 0 && a == NULL) { /* nothing (more) to read: a batch's replies go out now */
-    if (flags & UV_UDP_MMSG_FREE) batch_flush(L, s->loop);
+    if (flags & UV_UDP_MMSG_FREE) {
+      if (s->recv_chunks < DGRAM_SLAB_DGRAMS) s->drained_turn = s->loop->turn;
+      s->recv_chunks = 0;
+      batch_flush(L, s->loop);
+    }
     return;
   }
+  if (flags & UV_UDP_MMSG_CHUNK) s->recv_chunks++;
   if (a != NULL && s->recv_block != NULL && blocklist_match(s->recv_block, a)) return;
   socket_push(L, s);
   int sidx = lua_gettop(L);
