@@ -345,10 +345,11 @@ local targets = {
   { wl = "send-cb", peer = "node", op = ">=", limit = 1.5, what = "sends/s" },
   { wl = "send-cb", peer = "luv", op = ">=", limit = 1.05, what = "sends/s" },
   -- "no loss while the plain C receiver has none": dgram's loss in percentage points over
-  -- the C recvmmsg receiver's in the same run (the loss of a run is noisy: 0.5 points slack)
-  { wl = "recv-64", peer = "mmsg", figure = "loss_pct", op = "<=", diff = 0.5,
+  -- the C recvmmsg receiver's in the same run (every receiver that keeps up loses 0.3-1% of
+  -- a flood here, the C one too, and a single run's loss is noisy: 1 point of slack)
+  { wl = "recv-64", peer = "mmsg", figure = "loss_pct", op = "<=", diff = 1.0,
     what = "loss - C mmsg's loss (points)" },
-  { wl = "recv-1200", peer = "mmsg", figure = "loss_pct", op = "<=", diff = 0.5,
+  { wl = "recv-1200", peer = "mmsg", figure = "loss_pct", op = "<=", diff = 1.0,
     what = "loss - C mmsg's loss (points)" },
   { wl = "sockets", peer = "luv", op = "<=", limit = 1.0, what = "create+close time" },
   { wl = "sockets", peer = "dgram", figure = "per_socket", op = "<=", abs = 1024,
