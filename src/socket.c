@@ -208,7 +208,7 @@ static int socket_sethandler(lua_State *L) {
 static int socket_events(lua_State *L) {
   socket_check(L, 1);
   if (lua_getiuservalue(L, 1, UV_EVENTS) == LUA_TNIL) {
-    lua_newtable(L);
+    lua_createtable(L, 0, 1); /* room for the usual one event, 'message' */
     lua_pushvalue(L, -1);
     lua_setiuservalue(L, 1, UV_EVENTS);
   }
