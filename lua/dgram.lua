@@ -41,6 +41,17 @@ end
 -- (no Lua loop on the receive path), else a dispatcher that emits to all of them.
 local core_events = { message = true, listening = true, close = true, error = true, connect = true }
 
+-- A socket's first listener of a core event goes to the core alone: the EventEmitter's
+-- table is only made (from the core's handlers) when another call needs it.
+local emitter_on, firsthandler = EventEmitter.on, Socket._firsthandler
+function Socket:on(name, fn)
+  if core_events[name] and type(fn) == "function" and firsthandler(self, name, fn) then
+    return self
+  end
+  return emitter_on(self, name, fn)
+end
+Socket.addListener = Socket.on
+
 function Socket:_listenerschanged(name, entry)
   if not core_events[name] then return end
   local handler = entry

@@ -458,3 +458,92 @@ describe("'message' listeners on a socket", function()
     assert.is_false(s:emit("other"))
   end)
 end)
+
+-- A socket's first listener of a core event is kept by the C core alone; the listener table
+-- is made from the core's handlers when another EventEmitter call needs it. A script must
+-- not be able to tell.
+describe("a socket's first listener of a core event", function()
+  after_each(H.cleanup)
+
+  it("is seen by listeners, listenerCount, rawListeners and eventNames", function()
+    local s = H.socket("udp4")
+    local function f() end
+    local function g() end
+    assert.equals(s, s:on("message", f))
+    assert.equals(s, s:addListener("close", g))
+    assert.same({ f }, s:listeners("message"))
+    assert.same({ f }, s:rawListeners("message"))
+    assert.equals(1, s:listenerCount("message"))
+    assert.equals(1, s:listenerCount("close"))
+    assert.equals(0, s:listenerCount("error"))
+    local names = s:eventNames()
+    table.sort(names)
+    assert.same({ "close", "message" }, names)
+  end)
+
+  it("is followed by later listeners of the same event, in order", function()
+    local server, port = H.bound("udp4")
+    local log = {}
+    server:on("message", function(msg) log[#log + 1] = "first " .. msg end)
+    server:on("message", function(msg) log[#log + 1] = "second " .. msg end)
+    server:prependListener("message", function(msg) log[#log + 1] = "zeroth " .. msg end)
+    local client = H.socket("udp4")
+    client:send("hi", port, "127.0.0.1")
+    H.run_until(2000, function() return #log == 3 end)
+    assert.same({ "zeroth hi", "first hi", "second hi" }, log)
+  end)
+
+  it("can be removed by off or removeAllListeners, and then nothing is called", function()
+    for _, remove in ipairs({
+      function(s, f) s:off("message", f) end,
+      function(s) s:removeAllListeners("message") end,
+      function(s) s:removeAllListeners() end,
+    }) do
+      local server, port = H.bound("udp4")
+      local called = 0
+      local function f() called = called + 1 end
+      server:on("message", f)
+      remove(server, f)
+      assert.equals(0, server:listenerCount("message"))
+      local client = H.socket("udp4")
+      client:send("hi", port, "127.0.0.1")
+      H.quiet(50)
+      assert.equals(0, called)
+      server:close()
+      client:close()
+    end
+  end)
+
+  it("is called by socket:emit from Lua, like any listener", function()
+    local s = H.socket("udp4")
+    local got
+    s:on("message", function(msg, rinfo) got = { msg, rinfo.port } end)
+    assert.is_true(s:emit("message", "abc", { port = 7 }))
+    assert.same({ "abc", 7 }, got)
+  end)
+
+  it("is announced to a 'newListener' listener added before it", function()
+    local s = H.socket("udp4")
+    local seen = {}
+    local function f() end
+    s:on("newListener", function(name, fn) seen[#seen + 1] = { name, fn } end)
+    s:on("message", f)
+    assert.same({ { "message", f } }, seen)
+    assert.same({ f }, s:listeners("message"))
+  end)
+
+  it("'error' and 'listening' listeners get their events, before a bind callback", function()
+    local s = H.socket("udp4")
+    local log = {}
+    s:on("listening", function() log[#log + 1] = "listening" end)
+    s:on("error", function(err) log[#log + 1] = err.code end)
+    s:bind(0, "127.0.0.1", function() log[#log + 1] = "bind callback" end)
+    H.run_until(2000, function() return #log == 2 end)
+    assert.same({ "listening", "bind callback" }, log)
+    local other = H.socket("udp4")
+    other:on("error", function(err) log[#log + 1] = err.code end)
+    other:bind(s:address().port, "127.0.0.1")
+    H.run_until(2000, function() return #log == 3 end)
+    assert.equals("EADDRINUSE", log[3])
+  end)
+end)

@@ -119,18 +119,23 @@ static int socket_gc(lua_State *L) {
 
 /* ---- events ------------------------------------------------------------------------ */
 
-void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
-  if (s->state == SOCK_CLOSED &&
-      ev != EV_CLOSE) { /* closed by the script: only 'close' */
-    lua_pop(L, nargs);
-    return;
-  }
+/* Pushes the function the core calls for event ev, or nil. */
+static void push_handler(lua_State *L, int sidx, int ev) {
   if (ev == EV_MESSAGE) {
     lua_getiuservalue(L, sidx, UV_MESSAGE);
   } else if (socket_handlers(L, sidx, 0)) {
     lua_getfield(L, -1, event_names[ev]);
     lua_remove(L, -2);
   }
+}
+
+void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
+  if (s->state == SOCK_CLOSED &&
+      ev != EV_CLOSE) { /* closed by the script: only 'close' */
+    lua_pop(L, nargs);
+    return;
+  }
+  push_handler(L, sidx, ev);
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     if (ev == EV_ERROR) { /* Node throws an unhandled 'error' */
@@ -204,11 +209,37 @@ static int socket_sethandler(lua_State *L) {
   return 0;
 }
 
-/* socket:_events(): a table the wrapper's EventEmitter keeps its listeners in. */
+/* socket:_firsthandler(event, fn): the wrapper's shortcut for the first listener of a
+ * core event on a socket without a listener table (most sockets have one listener, for
+ * 'message'): the core's handler is then the only place the listener is kept, and true
+ * is returned. Else nothing changes and false is returned. */
+static int socket_firsthandler(lua_State *L) {
+  socket_check(L, 1);
+  int ev = lua_type(L, 2) == LUA_TSTRING ? event_index(L, 2) : -1;
+  int first = ev >= 0 && lua_type(L, 3) == LUA_TFUNCTION &&
+              lua_getiuservalue(L, 1, UV_EVENTS) == LUA_TNIL;
+  if (first) {
+    push_handler(L, 1, ev);
+    first = lua_isnil(L, -1);
+  }
+  if (first) {
+    lua_settop(L, 3);
+    socket_sethandler(L);
+  }
+  lua_pushboolean(L, first);
+  return 1;
+}
+
+/* socket:_events(): the table the wrapper's EventEmitter keeps its listeners in, made on
+ * first use with the listeners that _firsthandler gave the core alone. */
 static int socket_events(lua_State *L) {
   socket_check(L, 1);
   if (lua_getiuservalue(L, 1, UV_EVENTS) == LUA_TNIL) {
-    lua_createtable(L, 0, 1); /* room for the usual one event, 'message' */
+    lua_createtable(L, 0, 1);
+    for (int ev = 0; ev < EV_COUNT; ev++) {
+      push_handler(L, 1, ev);
+      lua_setfield(L, -2, event_names[ev]);
+    }
     lua_pushvalue(L, -1);
     lua_setiuservalue(L, 1, UV_EVENTS);
   }
@@ -361,6 +392,7 @@ void socket_register(lua_State *L) {
                                      {"unref", socket_unref},
                                      {"_sethandler", socket_sethandler},
                                      {"_events", socket_events},
+                                     {"_firsthandler", socket_firsthandler},
                                      {"_closed", socket_closed},
                                      {NULL, NULL}};
   luaL_newmetatable(L, DGRAM_SOCKET_MT);
