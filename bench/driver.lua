@@ -17,6 +17,7 @@ local cfg = {
   runs = QUICK and 1 or 3,      -- the median of this many runs
   flood_secs = QUICK and 1 or 2, -- how long the flooder sends
   sizes = { 64, 1200 },
+  paced_rate = 200000,          -- recv-paced: the same offered load for every receiver
   send_n = 200000,
   echo_secs = QUICK and 0.5 or 1.0,
   sockets_n = 1000,
@@ -128,9 +129,9 @@ end
 
 -- ---- the workloads -------------------------------------------------------------------
 
-local function run_recv(p, size)
+local function run_recv(p, size, rate)
   local r = pair(cfg.flood_secs + 40, 0, p.cmd .. " recv", 1,
-    ("%s {PORT} %d %g"):format(FLOOD, size, cfg.flood_secs))
+    ("%s {PORT} %d %g -1 %d"):format(FLOOD, size, cfg.flood_secs, rate or 0))
   local s, c = r.server, r.client
   if r.error or not (s and c and s.win_count and c.sent) or s.win_count <= 0 then
     return nil, r.error or "no datagram measured"
@@ -185,6 +186,12 @@ for _, size in ipairs(cfg.sizes) do
   workloads[#workloads + 1] = { id = "recv-" .. size, title = ("recv-flood %d B"):format(size),
     fn = function(p) return run_recv(p, size) end, recv = true }
 end
+-- The flood's rate moves with the receiver (and the machine), and CPU per datagram with
+-- the rate; at one fixed rate that every receiver but the slowest keeps up with, the CPU
+-- figures compare like with like.
+workloads[#workloads + 1] = { id = "recv-paced",
+  title = ("recv-paced 64 B at %s/s"):format(cfg.paced_rate // 1000 .. "k"),
+  fn = function(p) return run_recv(p, 64, cfg.paced_rate) end, recv = true }
 workloads[#workloads + 1] = { id = "send-nocb", title = "send-rate, no callback",
   fn = function(p) return run_send(p, "nocb") end }
 workloads[#workloads + 1] = { id = "send-cb", title = "send-rate, callback per send",
@@ -326,6 +333,7 @@ end
 -- Each workload's key figure and whether more is better.
 local key = {
   ["recv-64"] = { "cpu_us", false }, ["recv-1200"] = { "cpu_us", false },
+  ["recv-paced"] = { "cpu_us", false },
   ["send-nocb"] = { "rate", true }, ["send-cb"] = { "rate", true },
   ["echo-1"] = { "rate", true }, ["echo-64"] = { "rate", true },
   sockets = { "total_ms", false },
@@ -423,7 +431,8 @@ local formatters = {
       f.create_ms, f.close_ms)
   end,
 }
-local format_of = { ["recv-64"] = "recv", ["recv-1200"] = "recv", ["send-nocb"] = "send",
+local format_of = { ["recv-64"] = "recv", ["recv-1200"] = "recv", ["recv-paced"] = "recv",
+  ["send-nocb"] = "send",
   ["send-cb"] = "send", ["echo-1"] = "echo1", ["echo-64"] = "echo", sockets = "sockets" }
 
 local function target_text(wl, peer)

@@ -1,6 +1,7 @@
 /* The flooder: sends SIZE-byte datagrams to 127.0.0.1:PORT with sendmmsg, as fast as it
- * can, for SECONDS (and at most COUNT datagrams when COUNT >= 0). Prints
- * "sent=N secs=T". Usage: flood PORT SIZE SECONDS [COUNT] */
+ * can (or RATE datagrams/s when RATE > 0, in batches of 64), for SECONDS (and at most
+ * COUNT datagrams when COUNT >= 0). Prints "sent=N secs=T".
+ * Usage: flood PORT SIZE SECONDS [COUNT [RATE]] */
 #include "common.h"
 
 #include <arpa/inet.h>
@@ -19,6 +20,7 @@ int main(int argc, char **argv) {
   size_t size = (size_t)arg_long(argc, argv, 2, 64);
   double secs = arg_double(argc, argv, 3, 1.0);
   long long limit = arg_long(argc, argv, 4, -1);
+  double rate = arg_double(argc, argv, 5, 0);
   if (port <= 0 || port > 65535 || size > 65000 || secs <= 0 || secs > 60) {
     fprintf(stderr, "flood: bad arguments\n");
     return 2;
@@ -51,6 +53,11 @@ int main(int argc, char **argv) {
     else if (errno != EINTR && errno != EAGAIN && errno != ENOBUFS && ++errors > 1000)
       break; /* e.g. ECONNREFUSED: the receiver is gone */
     t = now_s();
+    if (rate > 0) /* paced: sleep until this many datagrams are due */
+      for (double due = t0 + (double)sent / rate; t < due && t < stop; t = now_s()) {
+        struct timespec ts = {0, (long)((due - t) * 1e9)};
+        nanosleep(&ts, NULL);
+      }
   }
   printf("sent=%llu secs=%.6f\n", sent, t - t0);
   close(fd);
