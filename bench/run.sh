@@ -3,7 +3,7 @@
 # libuv and a C program on recvmmsg/sendmmsg, in one run, one table.
 # Usage: sh bench/run.sh quick|full|report      (make bench-quick / make bench)
 #   quick: one run of each, shorter floods (about 1.5 minutes)
-#   full:  the median of three runs (about 4 minutes); writes bench/RESULTS.md
+#   full:  the median of three runs (about 5.5 minutes); writes bench/RESULTS.md
 #   report: rewrites bench/RESULTS.md from the last full run (after editing bench/NOTES.md)
 # BENCH_UPDATE_BASELINE=1 rewrites bench/BASELINE (instructions per datagram).
 # Exits 1 only when dgram's instructions per datagram grew past bench/BASELINE.
