@@ -45,9 +45,7 @@ local core_events = { message = true, listening = true, close = true, error = tr
 -- table is only made (from the core's handlers) when another call needs it.
 local emitter_on, firsthandler = EventEmitter.on, Socket._firsthandler
 function Socket:on(name, fn)
-  if core_events[name] and type(fn) == "function" and firsthandler(self, name, fn) then
-    return self
-  end
+  if firsthandler(self, name, fn) then return self end
   return emitter_on(self, name, fn)
 end
 Socket.addListener = Socket.on

@@ -133,8 +133,8 @@ struct dgram_socket {
   unsigned short gso_max_seg; /* the largest datagram grouped by GSO (0: no limit) */
   unsigned fd_bound : 1; /* bound in the kernel ('listening' may still be on its way) */
   unsigned recv_chunks : 5; /* datagrams of the recvmmsg being delivered */
-  unsigned drained_turn;    /* the loop turn in which a short read emptied the socket */
   unsigned has_lookup : 1;  /* the lookup option replaces the resolver */
+  unsigned drained_turn;    /* the loop turn in which a short read emptied the socket */
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
   dgram_addr peer; /* the last sender, whose address string is cached */
   dgram_addr dest; /* the last literal destination, parsed once */

@@ -193,19 +193,25 @@ static int event_index(lua_State *L, int idx) {
   return -1;
 }
 
+/* Makes the value on the stack top (popped) the core's handler for event ev (>= 0). */
+static void set_handler(lua_State *L, int sidx, int ev) {
+  if (ev == EV_MESSAGE) {
+    lua_setiuservalue(L, sidx, UV_MESSAGE);
+  } else {
+    socket_handlers(L, sidx, 1);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, event_names[ev]);
+    lua_pop(L, 1);
+  }
+}
+
 /* socket:_sethandler(event, fn|nil): the one function the core calls for `event`. */
 static int socket_sethandler(lua_State *L) {
   socket_check(L, 1);
   int ev = event_index(L, 2);
   if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
   lua_settop(L, 3);
-  if (ev == EV_MESSAGE) {
-    lua_setiuservalue(L, 1, UV_MESSAGE);
-  } else if (ev >= 0) {
-    socket_handlers(L, 1, 1);
-    lua_insert(L, 3);
-    lua_setfield(L, 3, event_names[ev]);
-  }
+  if (ev >= 0) set_handler(L, 1, ev);
   return 0;
 }
 
@@ -223,8 +229,8 @@ static int socket_firsthandler(lua_State *L) {
     first = lua_isnil(L, -1);
   }
   if (first) {
-    lua_settop(L, 3);
-    socket_sethandler(L);
+    lua_pushvalue(L, 3);
+    set_handler(L, 1, ev);
   }
   lua_pushboolean(L, first);
   return 1;

@@ -72,11 +72,6 @@ local function add(self, name, fn, prepend)
   local events = self:_events()
   if events.newListener then self:emit("newListener", name, origin[fn] or fn) end
   local old = events[name]
-  if old == nil then -- the first listener: stored as itself, no list
-    events[name] = fn
-    self:_listenerschanged(name, fn)
-    return self
-  end
   local list = { prepend and fn or nil }
   for i = 1, count(old) do list[#list + 1] = at(old, i) end
   if not prepend then list[#list + 1] = fn end
