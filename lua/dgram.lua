@@ -20,6 +20,13 @@ local dgram = {
   clearInterval = core.clearInterval,
   version = core.version,
   nextTick = core.nextTick,
+  setFixedInterval = core.setFixedInterval,
+  alive = core.alive,
+  now = core.now,
+  hrtime = core.hrtime,
+  batch = core.batch,
+  watch = core.watch,
+  onSignal = core.onSignal,
   setBusyPoll = core.setBusyPoll,
   getBusyPoll = core.getBusyPoll,
   spawn = coro.spawn,
@@ -100,6 +107,14 @@ function Socket:connect(port, address, cb)
   core_connect(self, port, address, onerror)
   if cb then self:once("connect", cb) end
   return self
+end
+
+-- stats(): the core's counters, and the datagrams the coroutine queue dropped.
+local core_stats = Socket.stats
+function Socket:stats()
+  local t = core_stats(self)
+  t.queueDrops = coro.recvDropped(self)
+  return t
 end
 
 Socket.recv = coro.recv

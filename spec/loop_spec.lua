@@ -4,12 +4,8 @@
 local H = require("helper")
 local dgram = H.dgram
 
--- Wall-clock seconds (luasocket when present, else whole seconds).
-local now = (function()
-  local ok, luasocket = pcall(require, "socket")
-  if ok and type(luasocket) == "table" and luasocket.gettime then return luasocket.gettime end
-  return os.time
-end)()
+-- Wall-clock seconds on the loop's monotonic clock.
+local function now() return dgram.now() / 1000 end
 
 local function nop() end
 
@@ -682,12 +678,11 @@ describe("dgram.backendFd and dgram.backendTimeout", function()
     assert.equals("anon_inode:[eventpoll]", target)
   end)
 
-  it("backendTimeout is an integer; 0 with nothing active, as uv_backend_timeout", function()
+  it("backendTimeout is an integer; -1 with nothing active (a host must never spin)", function()
     assert_idle()
     local t = dgram.backendTimeout()
     assert.equals("integer", math.type(t))
-    -- libuv 1.x returns 0 (not -1) when no referenced handle or request is active
-    assert.equals(0, t)
+    assert.equals(-1, t)
   end)
 
   it("is -1 with only a bound, idle, referenced socket", function()

@@ -1,6 +1,6 @@
 /* Sends of one loop turn go out together: a one-string send made in a callback (inside
- * dgram.run; outside it a send leaves at once) is kept in the loop's batch and the
- * batch leaves, one sendmmsg per socket, when it is full, when a receive batch
+ * dgram.run or dgram.batch; elsewhere a send leaves at once) is kept in the loop's batch
+ * and the batch leaves, one sendmmsg per socket, when it is full, when a receive batch
  * has been delivered, when the deferred callbacks of a turn have run, before the loop
  * waits for I/O and when dgram.run returns. Consecutive datagrams of one size to one
  * destination leave as one UDP GSO write, which the kernel cuts into the same datagrams
@@ -80,9 +80,11 @@ static struct send_batch *batch_create(lua_State *L, dgram_loop *loop) {
 int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t *buf,
               int cb, const struct sockaddr *dest) {
   struct send_batch *b = s->loop->batch;
-  /* Outside dgram.run nothing would flush it soon; a connected socket learns of the
-   * peer's port-unreachable by its next send, which sendmmsg would not report. */
-  if (s->loop->L == NULL || s->connect_state == CONNECTED) return 0;
+  /* Outside dgram.run and dgram.batch nothing would flush it soon; a connected socket
+   * learns of the peer's port-unreachable by its next send, which sendmmsg would not
+   * report. */
+  if ((s->loop->L == NULL && s->loop->batching == 0) || s->connect_state == CONNECTED)
+    return 0;
   if (b == NULL && (buf == NULL || (b = batch_create(L, s->loop)) == NULL)) return 0;
   if (b->flushing) return 0;
   /* A full batch, or libuv still holding earlier sends of this socket: keep the order. */
@@ -121,6 +123,7 @@ static void report(lua_State *L, const struct send_batch *b, int vals, int m,
                    int status) {
   const batch_msg *msg = &b->msgs[m];
   if (status >= 0 && !msg->has_cb) { /* sent, nobody to tell: the common case, quickly */
+    msg->s->stats.sent++;
     msg->s->loop->sent = 1;
     return;
   }

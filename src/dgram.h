@@ -82,6 +82,10 @@ typedef struct dgram_loop {
   unsigned busy_poll_us;        /* dgram.setBusyPoll */
   int sent;                     /* this turn sent datagrams: answers may be close */
   unsigned turn;                /* counts loop turns (from 1), for recv_alloc */
+  unsigned batching;            /* dgram.batch calls in progress */
+  uint64_t callbacks;           /* Lua callbacks run: run("once") stops after one */
+  uint64_t reads;               /* datagrams read: run("nowait") reads until none */
+  struct loop_signals *signals; /* signal.c: Ctrl-C during dgram.run, onSignal */
   struct dgram_loop *next_open; /* the list of open loops, for the exit hook */
   struct {
     unsigned misses, skip;         /* the back-off of poll_briefly */
@@ -109,6 +113,18 @@ int loop_poll_stats(lua_State *L);
 int loop_next_tick(lua_State *L);
 int loop_backend_fd(lua_State *L);
 int loop_backend_timeout(lua_State *L);
+int loop_alive(lua_State *L);
+int loop_now(lua_State *L);
+int loop_hrtime(lua_State *L);
+int loop_batch(lua_State *L);
+
+/* ---- signals and watched descriptors (signal.c, watch.c) --------------------------- */
+/* While a blocking dgram.run is in progress, Ctrl-C stops it with "interrupted!". */
+void signal_interrupt_begin(dgram_loop *loop);
+void signal_interrupt_end(dgram_loop *loop);
+void signal_free(dgram_loop *loop);
+void signal_register(lua_State *L);
+void watch_register(lua_State *L);
 void *loop_alloc_req(dgram_loop *loop, size_t size);
 void loop_free_req(dgram_loop *loop, void *req);
 
@@ -135,6 +151,9 @@ struct dgram_socket {
   unsigned recv_chunks : 5; /* datagrams of the recvmmsg being delivered */
   unsigned has_lookup : 1;  /* the lookup option replaces the resolver */
   unsigned drained_turn;    /* the loop turn in which a short read emptied the socket */
+  struct {
+    uint64_t received, sent, send_errors; /* socket:stats() */
+  } stats;
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
   dgram_addr peer; /* the last sender, whose address string is cached */
   dgram_addr dest; /* the last literal destination, parsed once */
@@ -175,6 +194,7 @@ void bind_register(lua_State *L);
 void options_register(lua_State *L);
 void send_register(lua_State *L);
 void connect_register(lua_State *L);
+void stats_register(lua_State *L);
 void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *a,
                   unsigned flags);
 void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);

@@ -287,6 +287,8 @@ int loop_call(lua_State *L, dgram_loop *loop, int nargs) {
     defer_call(L, loop, nargs);
     return -1;
   }
+  loop->callbacks++;
+  if (loop->run_mode == UV_RUN_ONCE) uv_stop(&loop->uv); /* the rest of this round only */
   if (lua_pcall(L, nargs, 0, LOOP_SLOT(loop, SLOT_MSGH)) == LUA_OK) return 0;
   loop_fail(L, loop);
   return -1;
@@ -305,25 +307,51 @@ static void push_run_slots(lua_State *L) {
   lua_pushliteral(L, "IPv6");
 }
 
-int loop_run(lua_State *L) {
-  static const char *const modes[] = {"default", "once", "nowait", NULL};
-  static const uv_run_mode uv_modes[] = {UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT};
-  int mode = 0;
-  if (!lua_isnoneornil(L, 1)) {
-    if (lua_type(L, 1) != LUA_TSTRING)
-      return raise_error(L, "ERR_INVALID_ARG_TYPE",
-                         "The \"mode\" argument must be of type string. Received %s",
-                         type_name(L, 1));
-    const char *name = lua_tostring(L, 1);
-    while (modes[mode] != NULL && (name == NULL || strcmp(modes[mode], name) != 0))
-      mode++;
-    if (modes[mode] == NULL)
-      return raise_error(
-          L, "ERR_INVALID_ARG_VALUE",
-          "The argument 'mode' must be one of 'default', 'once', 'nowait'. "
-          "Received %s",
-          type_name(L, 1));
+/* run("once"): rounds until one of them ran a callback. Each callback stops the round it
+ * runs in (loop_call), so a round whose timers already ran never goes on to block. */
+static void run_once(dgram_loop *loop) {
+  uint64_t before = loop->callbacks;
+  do
+    uv_run(&loop->uv, UV_RUN_ONCE);
+  while (loop->callbacks == before && loop->error_ref == LUA_NOREF &&
+         uv_loop_alive(&loop->uv));
+}
+
+/* run("nowait"): libuv reads a few dozen datagrams per socket per round, so rounds go on
+ * while the last one read something or left deferred callbacks, never blocking. Each
+ * round reads every readable socket in turn, so a flooded one does not starve the
+ * others; the bound keeps it from holding the host's frame for ever. */
+#define NOWAIT_MAX_ROUNDS 1024
+
+static void run_nowait(dgram_loop *loop) {
+  for (int round = 0; round < NOWAIT_MAX_ROUNDS; round++) {
+    uint64_t reads = loop->reads;
+    uv_run(&loop->uv, UV_RUN_NOWAIT);
+    if (loop->error_ref != LUA_NOREF) break;
+    if (loop->reads == reads && loop->queue_len == 0) break;
   }
+}
+
+static const char *const run_modes[] = {"default", "once", "nowait", NULL};
+
+static int check_run_mode(lua_State *L, int idx) {
+  if (lua_isnoneornil(L, idx)) return 0;
+  if (lua_type(L, idx) != LUA_TSTRING)
+    return raise_error(L, "ERR_INVALID_ARG_TYPE",
+                       "The \"mode\" argument must be of type string. Received %s",
+                       type_name(L, idx));
+  const char *name = lua_tostring(L, idx);
+  for (int mode = 0; run_modes[mode] != NULL; mode++)
+    if (strcmp(run_modes[mode], name) == 0) return mode;
+  return raise_error(L, "ERR_INVALID_ARG_VALUE",
+                     "The argument 'mode' must be one of 'default', 'once', 'nowait'. "
+                     "Received %s",
+                     type_name(L, idx));
+}
+
+int loop_run(lua_State *L) {
+  static const uv_run_mode uv_modes[] = {UV_RUN_DEFAULT, UV_RUN_ONCE, UV_RUN_NOWAIT};
+  uv_run_mode mode = uv_modes[check_run_mode(L, 1)];
   dgram_loop *loop = loop_get(L);
   if (loop->L != NULL)
     return raise_error(L, "ERR_INVALID_STATE",
@@ -332,10 +360,20 @@ int loop_run(lua_State *L) {
   loop->slots = lua_gettop(L) - SLOT_COUNT + 1;
   int top = lua_gettop(L);
   loop->L = L;
-  loop->run_mode = uv_modes[mode];
-  uv_run(&loop->uv, uv_modes[mode]);
+  loop->run_mode = mode;
+  if (mode == UV_RUN_NOWAIT) {
+    run_nowait(loop);
+  } else {
+    signal_interrupt_begin(loop); /* Ctrl-C must not wait for the next datagram */
+    if (mode == UV_RUN_ONCE)
+      run_once(loop);
+    else
+      uv_run(&loop->uv, UV_RUN_DEFAULT);
+    signal_interrupt_end(loop);
+  }
   batch_flush(L, loop);
   loop->L = NULL;
+  loop->run_mode = UV_RUN_DEFAULT;
   if (lua_gettop(L) != top) { /* a callback left the stack unbalanced: a bug here */
 #ifdef DGRAM_CHECKED
     fprintf(stderr, "dgram: stack %d -> %d after a loop run\n", top, lua_gettop(L));
@@ -370,9 +408,43 @@ int loop_backend_fd(lua_State *L) {
   return 1;
 }
 
+/* On a fresh clock: a host may have worked for a while since the last run. Nothing
+ * referenced left means nothing will become due: -1, never a 0 that makes a host spin. */
 int loop_backend_timeout(lua_State *L) {
-  lua_pushinteger(L, uv_backend_timeout(&loop_get(L)->uv));
+  dgram_loop *loop = loop_get(L);
+  uv_update_time(&loop->uv);
+  lua_pushinteger(L, uv_loop_alive(&loop->uv) ? uv_backend_timeout(&loop->uv) : -1);
   return 1;
+}
+
+int loop_alive(lua_State *L) {
+  lua_pushboolean(L, uv_loop_alive(&loop_get(L)->uv));
+  return 1;
+}
+
+int loop_now(lua_State *L) {
+  lua_pushnumber(L, (lua_Number)uv_hrtime() / 1e6);
+  return 1;
+}
+
+int loop_hrtime(lua_State *L) {
+  lua_pushinteger(L, (lua_Integer)uv_hrtime());
+  return 1;
+}
+
+/* dgram.batch(fn, ...): the sends fn makes wait in the loop's batch (outside dgram.run
+ * they would leave one by one) and leave together when it returns, or raises. */
+int loop_batch(lua_State *L) {
+  if (lua_type(L, 1) != LUA_TFUNCTION)
+    return raise_error(L, "ERR_INVALID_ARG_TYPE",
+                       "The \"fn\" argument must be of type function. Received %s",
+                       type_name(L, 1));
+  dgram_loop *loop = loop_get(L);
+  loop->batching++;
+  int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  if (--loop->batching == 0 && loop->L == NULL) batch_flush(L, loop);
+  if (status != LUA_OK) return lua_error(L);
+  return lua_gettop(L);
 }
 
 /* ---- recycled send requests -------------------------------------------------------- */
@@ -445,6 +517,7 @@ static int loop_gc(lua_State *L) {
   uv_walk(&loop->uv, close_leftover, NULL);
   uv_run(&loop->uv, UV_RUN_DEFAULT);
   uv_loop_close(&loop->uv);
+  signal_free(loop);
   free(loop->slab);
   free(loop->queue);
   batch_free(loop);

@@ -9,6 +9,10 @@ int luaopen_dgram_core(lua_State *L) {
                                        {"setBusyPoll", loop_set_busy_poll},
                                        {"getBusyPoll", loop_get_busy_poll},
                                        {"_pollStats", loop_poll_stats},
+                                       {"alive", loop_alive},
+                                       {"now", loop_now},
+                                       {"hrtime", loop_hrtime},
+                                       {"batch", loop_batch},
                                        {NULL, NULL}};
   loop_open(L);
   luaL_newlib(L, functions);
@@ -19,6 +23,9 @@ int luaopen_dgram_core(lua_State *L) {
   connect_register(L);
   options_register(L);
   timer_register(L);
+  signal_register(L);
+  watch_register(L);
+  stats_register(L);
   lua_pushliteral(L, "0.1.0");
   lua_setfield(L, -2, "version");
   return 1;

@@ -90,6 +90,7 @@ void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sock
     return;
   }
   if (flags & UV_UDP_MMSG_CHUNK) s->recv_chunks++;
+  if (a != NULL) s->loop->reads++;
   if (a != NULL && s->recv_block != NULL && blocklist_match(s->recv_block, a)) return;
   socket_push(L, s);
   int sidx = lua_gettop(L);
@@ -97,10 +98,13 @@ void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sock
     recv_error(L, s, sidx, (int)n);
   } else if (flags & UV_UDP_PARTIAL) {
     recv_error(L, s, sidx, UV_EMSGSIZE); /* never deliver a cut datagram as whole */
-  } else if (lua_getiuservalue(L, sidx, UV_MESSAGE) != LUA_TNIL) {
-    lua_pushlstring(L, buf->base, (size_t)n);
-    push_rinfo(L, s, sidx, a, n);
-    loop_call(L, s->loop, 2); /* deferred to the next run if the loop is stopping */
+  } else {
+    s->stats.received++;
+    if (lua_getiuservalue(L, sidx, UV_MESSAGE) != LUA_TNIL) {
+      lua_pushlstring(L, buf->base, (size_t)n);
+      push_rinfo(L, s, sidx, a, n);
+      loop_call(L, s->loop, 2); /* deferred to the next run if the loop is stopping */
+    }
   }
   lua_settop(L, sidx - 1);
 }

@@ -29,6 +29,7 @@ typedef struct send_args {
 void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
                  const struct sockaddr *dest) {
   if (status >= 0) {
+    s->stats.sent++;
     s->loop->sent = 1; /* answers may follow soon: see poll_briefly */
     if (!cb) return;
     deferred d = {.kind = DEFER_CALL, .has_value = 1, .value = status};
@@ -37,6 +38,7 @@ void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
     loop_defer(L, s->loop, &d, 2);
     return;
   }
+  s->stats.send_errors++;
   if (status == UV_ECANCELED && !cb) return; /* the user closed it: nothing to tell */
   char ip[INET6_ADDRSTRLEN + 64] = "";
   int port = -1;
