@@ -307,6 +307,12 @@ static void push_run_slots(lua_State *L) {
   lua_pushliteral(L, "IPv6");
 }
 
+/* Whether referenced handles or requests remain: uv_loop_alive also counts handles that
+ * are only closing (a timer the collector just freed), which no run waits for. */
+static int loop_has_work(const dgram_loop *loop) {
+  return loop->uv.active_handles > 0 || loop->uv.active_reqs.count > 0;
+}
+
 /* run("once"): rounds until one of them ran a callback. Each callback stops the round it
  * runs in (loop_call), so a round whose timers already ran never goes on to block. */
 static void run_once(dgram_loop *loop) {
@@ -388,7 +394,7 @@ int loop_run(lua_State *L) {
     loop->error_ref = LUA_NOREF;
     return lua_error(L);
   }
-  lua_pushboolean(L, uv_loop_alive(&loop->uv));
+  lua_pushboolean(L, loop_has_work(loop));
   return 1;
 }
 
@@ -413,12 +419,12 @@ int loop_backend_fd(lua_State *L) {
 int loop_backend_timeout(lua_State *L) {
   dgram_loop *loop = loop_get(L);
   uv_update_time(&loop->uv);
-  lua_pushinteger(L, uv_loop_alive(&loop->uv) ? uv_backend_timeout(&loop->uv) : -1);
+  lua_pushinteger(L, loop_has_work(loop) ? uv_backend_timeout(&loop->uv) : -1);
   return 1;
 }
 
 int loop_alive(lua_State *L) {
-  lua_pushboolean(L, uv_loop_alive(&loop_get(L)->uv));
+  lua_pushboolean(L, loop_has_work(loop_get(L)));
   return 1;
 }
 

@@ -17,23 +17,25 @@ typedef struct dgram_timer {
 
 static void timer_fire(uv_timer_t *h);
 
-/* Arms the one-shot libuv timer for the fixed tick's next due time, on a fresh clock. */
+/* Arms the one-shot libuv timer for the fixed tick's next due time. libuv fires it once
+ * its loop time (whole ms of a clock that may lag uv_hrtime) reaches uv_now + wait, so
+ * the wait is counted from that loop time: the tick can be late by a ms, never early. */
 static void fixed_arm(dgram_timer *t) {
   uv_update_time(&t->loop->uv);
-  uint64_t now = uv_hrtime(), wait_ms = 0;
-  if (t->due_ns > now) wait_ms = (t->due_ns - now + 999999) / 1000000;
-  uv_timer_start(t->handle, timer_fire, wait_ms, 0);
+  uint64_t loop_ms = uv_now(&t->loop->uv), due_ms = (t->due_ns + 999999) / 1000000;
+  uv_timer_start(t->handle, timer_fire, due_ms > loop_ms ? due_ms - loop_ms : 0, 0);
 }
 
-/* The tick due at due_ns runs now: the next is one step later on the grid. A tick that
- * would run more than a whole step late is skipped and counted, never replayed. */
+/* A tick is running now: it is the one of the latest due time not after now, so ticks
+ * that a stall made late by a whole step or more are skipped and counted, never
+ * replayed; the next is one step later on the grid. */
 static void fixed_advance(dgram_timer *t) {
   uint64_t now = uv_hrtime();
-  t->due_ns += t->period_ns;
   while (now > t->due_ns && now - t->due_ns >= t->period_ns) {
     t->due_ns += t->period_ns;
     t->missed++;
   }
+  t->due_ns += t->period_ns;
   fixed_arm(t);
 }
 
