@@ -84,7 +84,7 @@ describe("dgram.setFixedInterval", function()
     -- phases (3 ms apart) were, instead of all firing in the same round.
     local lo, hi = math.huge, -math.huge
     for i = 1, n do
-      assert.is_true(last[i] ~= nil and last[i] ~= seen[i], "bot " .. i .. " ticked after the stall")
+      assert.is_true(last[i] ~= nil and last[i] ~= seen[i], "bot " .. i .. " ticked again")
       lo, hi = math.min(lo, last[i]), math.max(hi, last[i])
     end
     assert.is_true(hi - lo >= 20, ("the ten ticks fired within %.1f ms"):format(hi - lo))
