@@ -21,7 +21,7 @@ export LUA_CPATH = ./$(BUILD)/?.so;;
 all: $(SO)
 
 # Extra Debian packages per target (tools/deps.sh installs what is missing).
-TEST_PKGS  = iproute2 nodejs
+TEST_PKGS  = iproute2 nodejs strace lua-luv
 deps:
 	@sh tools/deps.sh $(TEST_PKGS)
 

@@ -509,27 +509,19 @@ end)
 
 -- ---- in a child lua5.4: what happens when its Lua state closes, or is fresh ---------
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local shell_quote = H.shell_quote
 
 -- Runs `code` in a child lua5.4 (the spec run's LUA_PATH and LUA_CPATH, arguments `...`);
 -- returns whether it exited with status 0, and what it printed (stdout and stderr).
--- H.execute drops LD_PRELOAD (valgrind's preloads mean nothing outside valgrind); under
--- `make asan` the module is built with AddressSanitizer and does not load without its
--- runtime, so the runtime is preloaded again and the child is checked as well.
+-- Under `make asan` the child is checked as well (H.child_env).
 local function child(code, ...)
   local script, out = os.tmpname(), os.tmpname()
   local f = assert(io.open(script, "w"))
   f:write(code)
   f:close()
-  local preload = ""
-  if os.getenv("DGRAM_ASAN") and os.getenv("LD_PRELOAD") then
-    preload = "LD_PRELOAD=" .. shell_quote(os.getenv("LD_PRELOAD")) .. " "
-  end
   local args = {}
   for i, a in ipairs({ ... }) do args[i] = shell_quote(a) end
-  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(preload, 20 * H.scale,
+  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(H.child_env(), 20 * H.scale,
     shell_quote(script), table.concat(args, " "), shell_quote(out)))
   f = io.open(out)
   local output = f and f:read("a") or ""

@@ -63,6 +63,22 @@ function H.execute(cmd)
   return os.execute("env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "'")
 end
 
+-- A string quoted for sh.
+function H.shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- The environment a child lua5.4 needs to load this run's module, as a prefix for its
+-- command: under `make asan` the module is built with AddressSanitizer and does not load
+-- without its runtime, which H.execute drops, so it is preloaded again (the child is
+-- then checked as well).
+function H.child_env()
+  if os.getenv("DGRAM_ASAN") and os.getenv("LD_PRELOAD") then
+    return "LD_PRELOAD=" .. H.shell_quote(os.getenv("LD_PRELOAD")) .. " "
+  end
+  return ""
+end
+
 -- Calls fn(...) expecting it to raise an error object with `code`; returns the object.
 function H.raises(code, fn, ...)
   local assert = require("luassert")
