@@ -6,17 +6,25 @@ CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
 SRC       = $(sort $(wildcard src/*.c))
 HDR       = src/dgram.h
-C_ALL     = $(SRC) $(HDR) $(wildcard spec/c/*.c bench/c/*.c)
+C_ALL     = $(SRC) $(HDR) include/dgram.h src/lib/luaopen_dgram.c \
+            $(wildcard spec/c/*.c bench/c/*.c)
 BUILD     = build
 SO        = $(BUILD)/dgram/core.so
 ASAN_SO   = $(BUILD)/asan/dgram/core.so
+LIB       = $(BUILD)/libdgram.a
+# Only luaopen_* leave the library: everything else is hidden (and, in libdgram.a, local,
+# so a host's own `type_name` or `push_error` never meets ours).
+VIS       = -fvisibility=hidden
+LIB_LUA   = dgram=lua/dgram.lua \
+            $(foreach f,$(sort $(wildcard lua/dgram/*.lua)),dgram.$(basename $(notdir $(f)))=$(f))
 LUA_PATH_DEV = ./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;
 BUSTED    = busted --lua=$(LUA)
 
 export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
-.PHONY: all deps test demo asan valgrind lint format install clean bench bench-quick
+.PHONY: all deps test demo asan valgrind lint format install clean bench bench-quick lib \
+	check-symbols
 
 all: $(SO)
 
@@ -27,7 +35,7 @@ deps:
 
 $(SO): $(SRC) $(HDR)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(WARN) -fPIC -shared $$(pkg-config --cflags $(PKGS)) $(SRC) \
+	$(CC) $(CFLAGS) $(WARN) $(VIS) -fPIC -shared $$(pkg-config --cflags $(PKGS)) $(SRC) \
 	  -o $@ $$(pkg-config --libs libuv)
 	@LUA_CPATH='./$(BUILD)/?.so' $(LUA) -e 'require("dgram.core")' || { rm -f $@; exit 1; }
 
@@ -36,6 +44,32 @@ $(ASAN_SO): $(SRC) $(HDR)
 	$(CC) -O1 -g -DDGRAM_CHECKED -fno-omit-frame-pointer -fsanitize=address,undefined \
 	  -fno-sanitize-recover=undefined $(WARN) -fPIC -shared \
 	  $$(pkg-config --cflags $(PKGS)) $(SRC) -o $@ $$(pkg-config --libs libuv)
+
+# libdgram.a for hosts that link the module in (include/dgram.h): the C core and the
+# wrapper's Lua files, as one object whose only global symbols are luaopen_dgram(_core).
+lib: $(LIB)
+
+$(BUILD)/gen/dgram_lua.c: lua/dgram.lua $(wildcard lua/dgram/*.lua) tools/lua2c.lua
+	@mkdir -p $(dir $@)
+	$(LUA) tools/lua2c.lua $@ $(LIB_LUA)
+
+$(LIB): $(SRC) $(HDR) include/dgram.h src/lib/luaopen_dgram.c $(BUILD)/gen/dgram_lua.c
+	@rm -rf $(BUILD)/lib && mkdir -p $(BUILD)/lib
+	@for f in $(SRC) src/lib/luaopen_dgram.c $(BUILD)/gen/dgram_lua.c; do \
+	  $(CC) $(CFLAGS) $(WARN) $(VIS) -fPIC -c $$(pkg-config --cflags $(PKGS)) $$f \
+	    -o $(BUILD)/lib/$$(basename $$f .c).o || exit 1; done
+	ld -r -o $(BUILD)/lib/dgram.o $(BUILD)/lib/*.o
+	objcopy --localize-hidden $(BUILD)/lib/dgram.o
+	rm -f $@ && ar rcs $@ $(BUILD)/lib/dgram.o
+
+# The symbols the module and the library export: luaopen_* and nothing else.
+check-symbols: $(SO) $(LIB)
+	@bad=$$(nm -D --defined-only $(SO) | awk '{print $$3}' | grep -v '^luaopen_dgram_core$$'); \
+	  [ -z "$$bad" ] || { echo "core.so exports more than luaopen_dgram_core:" $$bad; exit 1; }
+	@bad=$$(nm -g --defined-only $(LIB) | awk 'NF==3 {print $$3}' | \
+	  grep -v '^luaopen_dgram\(_core\)\?$$'); \
+	  [ -z "$$bad" ] || { echo "libdgram.a exports more than luaopen_*:" $$bad; exit 1; }
+	@echo "symbols: only luaopen_dgram_core (core.so), luaopen_dgram(_core) (libdgram.a)"
 
 test: deps
 	@$(MAKE) --no-print-directory all
@@ -59,7 +93,8 @@ lint: deps
 	@sh tools/deps.sh clang-format
 	luacheck lua spec examples bench
 	clang-format --dry-run -Werror $(C_ALL)
-	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC)
+	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC) src/lib/luaopen_dgram.c
+	@$(MAKE) --no-print-directory check-symbols
 
 format:
 	clang-format -i $(C_ALL)

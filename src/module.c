@@ -1,7 +1,9 @@
 /* luaopen_dgram_core: the loop, the metatables and the function table. */
 #include "dgram.h"
 
-int luaopen_dgram_core(lua_State *L) {
+#include "../include/dgram.h" /* DGRAM_EXPORT */
+
+DGRAM_EXPORT int luaopen_dgram_core(lua_State *L) {
   static const luaL_Reg functions[] = {{"run", loop_run},
                                        {"backendFd", loop_backend_fd},
                                        {"nextTick", loop_next_tick},
