@@ -86,7 +86,6 @@ typedef struct dgram_loop {
   uint64_t callbacks;           /* Lua callbacks run: run("once") stops after one */
   uint64_t reads;               /* datagrams read: run("nowait") reads until none */
   struct loop_signals *signals; /* signal.c: Ctrl-C during dgram.run, onSignal */
-  struct dgram_loop *next_open; /* the list of open loops, for the exit hook */
   struct {
     unsigned misses, skip;         /* the back-off of poll_briefly */
     uint64_t polls, hits, skipped; /* dgram.core._pollStats */

@@ -307,6 +307,30 @@ static void push_run_slots(lua_State *L) {
   lua_pushliteral(L, "IPv6");
 }
 
+/* The loop whose Lua code runs on this thread (inside dgram.run or dgram.batch), if any.
+ * A plain os.exit from that code ends the process without closing the Lua state; the
+ * exit hook still sends what that loop's batch holds, as Node's sends would have left
+ * already. The hook touches only the exiting thread's own loop, which is alive (its code
+ * is running), so it reads no other thread's data and no freed loop; outside dgram.run
+ * and dgram.batch nothing waits in a batch and the hook does nothing. */
+static _Thread_local dgram_loop *running_loop;
+static pthread_once_t exit_hook_once = PTHREAD_ONCE_INIT;
+
+static void send_batch_at_exit(void) {
+  if (running_loop != NULL && !running_loop->closing) batch_send_now(running_loop, NULL);
+}
+
+static void install_exit_hook(void) {
+  atexit(send_batch_at_exit); /* in a shared module, glibc runs it at unload as well */
+}
+
+/* Marks `loop` as the one running on this thread; returns the one it replaces. */
+static dgram_loop *loop_enter(dgram_loop *loop) {
+  dgram_loop *previous = running_loop;
+  running_loop = loop;
+  return previous;
+}
+
 /* Whether referenced handles or requests remain: uv_loop_alive also counts handles that
  * are only closing (a timer the collector just freed), which no run waits for. */
 static int loop_has_work(const dgram_loop *loop) {
@@ -367,6 +391,7 @@ int loop_run(lua_State *L) {
   int top = lua_gettop(L);
   loop->L = L;
   loop->run_mode = mode;
+  dgram_loop *outer = loop_enter(loop);
   if (mode == UV_RUN_NOWAIT) {
     run_nowait(loop);
   } else {
@@ -378,6 +403,7 @@ int loop_run(lua_State *L) {
     signal_interrupt_end(loop);
   }
   batch_flush(L, loop);
+  loop_enter(outer);
   loop->L = NULL;
   loop->run_mode = UV_RUN_DEFAULT;
   if (lua_gettop(L) != top) { /* a callback left the stack unbalanced: a bug here */
@@ -447,7 +473,9 @@ int loop_batch(lua_State *L) {
                        type_name(L, 1));
   dgram_loop *loop = loop_get(L);
   loop->batching++;
+  dgram_loop *outer = loop_enter(loop);
   int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
+  loop_enter(outer);
   if (--loop->batching == 0 && loop->L == NULL) batch_flush(L, loop);
   if (status != LUA_OK) return lua_error(L);
   return lua_gettop(L);
@@ -474,41 +502,6 @@ void loop_free_req(dgram_loop *loop, void *req) {
 
 /* ---- the loop's lifetime ----------------------------------------------------------- */
 
-/* Every open loop, so that a process that exits without closing its Lua states (a plain
- * os.exit(0) from a callback) still sends what their batches hold, as Node's sends would
- * have left already. glibc runs the hook at exit, or when the module is unloaded. */
-static pthread_mutex_t open_loops_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_once_t exit_hook_once = PTHREAD_ONCE_INIT;
-static dgram_loop *open_loops;
-
-static void send_batches_at_exit(void) {
-  pthread_mutex_lock(&open_loops_lock);
-  for (dgram_loop *loop = open_loops; loop != NULL; loop = loop->next_open)
-    batch_send_now(loop, NULL);
-  pthread_mutex_unlock(&open_loops_lock);
-}
-
-static void install_exit_hook(void) {
-  atexit(send_batches_at_exit);
-}
-
-static void open_loops_add(dgram_loop *loop) {
-  pthread_once(&exit_hook_once, install_exit_hook);
-  pthread_mutex_lock(&open_loops_lock);
-  loop->next_open = open_loops;
-  open_loops = loop;
-  pthread_mutex_unlock(&open_loops_lock);
-}
-
-static void open_loops_remove(dgram_loop *loop) {
-  pthread_mutex_lock(&open_loops_lock);
-  dgram_loop **p = &open_loops;
-  while (*p != NULL && *p != loop)
-    p = &(*p)->next_open;
-  if (*p != NULL) *p = loop->next_open;
-  pthread_mutex_unlock(&open_loops_lock);
-}
-
 static void close_leftover(uv_handle_t *h, void *arg) {
   (void)arg;
   if (!uv_is_closing(h)) uv_close(h, NULL);
@@ -517,7 +510,6 @@ static void close_leftover(uv_handle_t *h, void *arg) {
 /* The state is closing: close every handle and let libuv finish, calling no Lua. */
 static int loop_gc(lua_State *L) {
   dgram_loop *loop = lua_touserdata(L, 1);
-  open_loops_remove(loop);
   loop->closing = 1;
   batch_send_now(loop, NULL);
   uv_walk(&loop->uv, close_leftover, NULL);
@@ -558,5 +550,5 @@ void loop_open(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &loop_key);
-  open_loops_add(loop);
+  pthread_once(&exit_hook_once, install_exit_hook);
 }
