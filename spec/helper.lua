@@ -63,6 +63,25 @@ function H.execute(cmd)
   return os.execute("env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "'")
 end
 
+-- Runs a shell command without the sanitizers' preloads; returns its output (stdout and
+-- stderr) and exit status.
+function H.sh(cmd)
+  local p = assert(io.popen("env -u LD_PRELOAD sh -c " .. H.shell_quote(cmd) ..
+    " 2>&1; echo \"exit=$?\""))
+  local out = p:read("a")
+  p:close()
+  local status = tonumber(out:match("exit=(%d+)%s*$"))
+  return out:gsub("exit=%d+%s*$", ""), status
+end
+
+-- The valgrind command prefix under `make valgrind` (C harnesses run under memcheck
+-- too), else "".
+function H.valgrind_prefix()
+  if not os.getenv("DGRAM_VALGRIND") then return "" end
+  return "valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite,indirect "
+    .. "--errors-for-leak-kinds=definite,indirect "
+end
+
 -- A string quoted for sh.
 function H.shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"

@@ -2,22 +2,14 @@
 -- dgram loop, exchanging a datagram while the host polls both with run("nowait").
 local H = require("helper")
 
--- Runs a shell command; returns its output (stdout and stderr) and exit status.
-local function sh(cmd)
-  local p = assert(io.popen(cmd .. " 2>&1; echo \"exit=$?\""))
-  local out = p:read("a")
-  p:close()
-  local status = tonumber(out:match("exit=(%d+)%s*$"))
-  return out:gsub("exit=%d+%s*$", ""), status
-end
+local sh = H.sh
 
 describe("two lua_States in one process (spec/c/states.c)", function()
   local binary = "build/states"
 
   it("builds with -Wall -Wextra -Werror", function()
     assert(os.execute("mkdir -p build"))
-    -- never compile with a sanitizer preloaded into the compiler (make asan sets it)
-    local out, status = sh("env -u LD_PRELOAD ${CC:-cc} -O1 -g -Wall -Wextra -Werror "
+    local out, status = sh("${CC:-cc} -O1 -g -Wall -Wextra -Werror "
       .. "-std=c11 -D_GNU_SOURCE spec/c/states.c $(pkg-config --cflags --libs lua5.4) "
       .. "-o " .. binary)
     assert.equals(0, status, "cannot build the states harness:\n" .. out)
@@ -28,11 +20,7 @@ describe("two lua_States in one process (spec/c/states.c)", function()
     assert.is_not_nil(f, binary .. " was not built (see the test above)")
     f:close()
     local timeout = 30 * H.scale
-    -- under `make valgrind` the harness runs under memcheck too
-    local checker = os.getenv("DGRAM_VALGRIND") and "valgrind -q --error-exitcode=99 "
-      .. "--leak-check=full --show-leak-kinds=definite,indirect "
-      .. "--errors-for-leak-kinds=definite,indirect " or ""
-    local out, status = sh(("timeout %d %s./%s"):format(timeout, checker, binary))
+    local out, status = sh(("timeout %d %s./%s"):format(timeout, H.valgrind_prefix(), binary))
     assert.equals(0, status, "states harness failed (exit " .. tostring(status) .. "):\n" .. out)
     assert.equals("ok\n", out)
   end)
