@@ -222,6 +222,22 @@ void blocklist_free(struct blocklist *b);
 /* Pushes the ERR_IP_BLOCKED error for a blocked destination. */
 void push_blocked_error(lua_State *L, const struct sockaddr *sa);
 
+/* ---- address text (address.c) ---------------------------------------------------- */
+
+/* Longer than any IPv6 literal with an interface scope: longer texts are not literals. */
+#define ADDRESS_TEXT_MAX 64
+/* Parses the whole of text[0..len) as an IP literal of `family` (AF_INET, AF_INET6, or
+ * AF_UNSPEC for either) into out, with `port`: 0, or UV_EINVAL when it is not one (an
+ * embedded NUL, trailing junk, a scope that names no interface). */
+int address_parse(const char *text, size_t len, int family, int port, dgram_addr *out);
+/* Raises ERR_INVALID_ARG_VALUE for the address string at idx when it can be neither an IP
+ * literal nor a host name (an embedded NUL, a '%' scope that is not a valid one). */
+void address_check_arg(lua_State *L, int idx);
+/* The same test: pushes the error object and returns 1, or returns 0. */
+int address_push_invalid(lua_State *L, int idx);
+/* Whether a host name could exist in the DNS: the built-in resolver refuses others. */
+int address_plausible_host(const char *host);
+
 /* ---- name resolution (resolve.c) --------------------------------------------------- */
 
 /* The continuation of a resolution: the socket at sidx, the result on the stack top (an
