@@ -103,7 +103,9 @@ describe("strict addresses: send, connect and bind", function()
       local plain = H.socket(kind)
       local ran = 0
       raises("ERR_INVALID_ARG_VALUE", c.send, c, "bad", port, host, function() ran = ran + 1 end)
-      if case.loopback then raises("ERR_INVALID_ARG_VALUE", plain.send, plain, "bad", port, host) end
+      if case.loopback then
+        raises("ERR_INVALID_ARG_VALUE", plain.send, plain, "bad", port, host)
+      end
       quiet(50)
       assert.same({}, got)
       assert.same({}, calls) -- the lookup was never asked
