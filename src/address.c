@@ -65,14 +65,14 @@ static const char *push_quoted(lua_State *L, const char *s, size_t len) {
   return lua_tostring(L, -1);
 }
 
-int address_push_invalid(lua_State *L, int idx) {
+int address_push_invalid(lua_State *L, int idx, const char *name) {
   size_t len;
   const char *text = lua_tolstring(L, idx, &len);
   dgram_addr a;
   if (memchr(text, '\0', len) == NULL &&
       (memchr(text, '%', len) == NULL || address_parse(text, len, AF_INET6, 0, &a) == 0))
     return 0;
-  lua_pushfstring(L, "The argument 'address' is invalid. Received %s",
+  lua_pushfstring(L, "The argument '%s' is invalid. Received %s", name,
                   push_quoted(L, text, len));
   push_error(L, "ERR_INVALID_ARG_VALUE", lua_tostring(L, -1), NULL, 0, NULL, -1);
   lua_replace(L, -3);
@@ -80,8 +80,8 @@ int address_push_invalid(lua_State *L, int idx) {
   return 1;
 }
 
-void address_check_arg(lua_State *L, int idx) {
-  if (address_push_invalid(L, idx)) lua_error(L);
+void address_check_arg(lua_State *L, int idx, const char *name) {
+  if (address_push_invalid(L, idx, name)) lua_error(L);
 }
 
 /* What a DNS name can be: labels of 1..63 letters, digits, '-' or '_' (or UTF-8 bytes),

@@ -230,11 +230,12 @@ void push_blocked_error(lua_State *L, const struct sockaddr *sa);
  * AF_UNSPEC for either) into out, with `port`: 0, or UV_EINVAL when it is not one (an
  * embedded NUL, trailing junk, a scope that names no interface). */
 int address_parse(const char *text, size_t len, int family, int port, dgram_addr *out);
-/* Raises ERR_INVALID_ARG_VALUE for the address string at idx when it can be neither an IP
- * literal nor a host name (an embedded NUL, a '%' scope that is not a valid one). */
-void address_check_arg(lua_State *L, int idx);
+/* Raises ERR_INVALID_ARG_VALUE for the address string at idx (the argument `name`) when
+ * it can be neither an IP literal nor a host name (an embedded NUL, a '%' scope that is
+ * not a valid one). */
+void address_check_arg(lua_State *L, int idx, const char *name);
 /* The same test: pushes the error object and returns 1, or returns 0. */
-int address_push_invalid(lua_State *L, int idx);
+int address_push_invalid(lua_State *L, int idx, const char *name);
 /* Whether a host name could exist in the DNS: the built-in resolver refuses others. */
 int address_plausible_host(const char *host);
 

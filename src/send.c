@@ -431,7 +431,7 @@ static int socket_send(lua_State *L) {
                          "The \"address\" argument must be of type string. Received %s",
                          type_name(L, address));
     a.host = address;
-    address_check_arg(L, address);
+    address_check_arg(L, address, "address");
   }
   if (s->state == SOCK_CLOSED) return raise_not_running(L);
   if (s->state == SOCK_UNBOUND) socket_bind_implicit(L, s, 1);

@@ -1,8 +1,9 @@
--- Host names no DNS could hold (a space, an empty or 64-character label, a slash, 254+
--- characters) fail like Node's resolver fails for a name that does not exist, with
--- ENOTFOUND from getaddrinfo, without the system resolver being asked. Runs inside a
--- private network namespace (spec/run.sh): a regression would ask the resolver, and
--- nothing may leave the machine then either.
+-- Strict addresses where a regression would reach a network, so inside a private network
+-- namespace (spec/run.sh): multicast calls whose address has an embedded NUL raise
+-- ERR_INVALID_ARG_VALUE (libuv would cut it and join the group), and host names no DNS
+-- could hold (a space, an empty or 64-character label, a slash, 254+ characters) fail as
+-- Node's resolver fails for a name that does not exist, with ENOTFOUND from getaddrinfo,
+-- without a nameserver being asked (stand-ins for /etc/resolv.conf's count the queries).
 local H = require("helper")
 local run_until, quiet = H.run_until, H.quiet
 
@@ -101,4 +102,37 @@ describe("impossible host names with the built-in resolver", function()
     assert.equals("ENOTFOUND", berr and berr.code)
     assert.equals(0, #queries, "the system resolver asked a nameserver")
   end)
+end)
+
+describe("strict addresses: multicast calls", function()
+  after_each(H.cleanup)
+
+  local calls = {
+    { "addMembership", { "224.0.0.114\0junk" } },
+    { "addMembership", { "224.0.0.114", "127.0.0.1\0junk" } },
+    { "dropMembership", { "224.0.0.114\0" } },
+    { "addSourceSpecificMembership", { "127.0.0.1\0x", "232.1.1.1" } },
+    { "addSourceSpecificMembership", { "127.0.0.1", "232.1.1.1\0x" } },
+    { "dropSourceSpecificMembership", { "127.0.0.1", "232.1.1.1", "127.0.0.1\0x" } },
+    { "setMulticastInterface", { "127.0.0.1\0junk" } },
+  }
+  for _, call in ipairs(calls) do
+    local shown = {}
+    for i, a in ipairs(call[2]) do shown[i] = ("%q"):format(a) end
+    it(("%s(%s) raises ERR_INVALID_ARG_VALUE; the socket is as it was"):format(call[1],
+      table.concat(shown, ", ")), function()
+      if problem then
+        pending(problem)
+        return
+      end
+      local s = H.socket("udp4")
+      if call[1] == "setMulticastInterface" or call[1]:match("^drop") then
+        s:bind(0, "127.0.0.1")
+        run_until(2000, function() return pcall(s.address, s) end)
+      end
+      local bound = pcall(s.address, s)
+      H.raises("ERR_INVALID_ARG_VALUE", s[call[1]], s, table.unpack(call[2]))
+      assert.equals(bound, (pcall(s.address, s)))
+    end)
+  end
 end)
