@@ -100,6 +100,59 @@ describe("block lists with 100,000 rules", function()
     end)
 end)
 
+-- A seeded generator (the same numbers on every run) and a rule-by-rule matcher to check
+-- the range table against.
+local function lcg(seed)
+  return function(n)
+    seed = (seed * 1103515245 + 12345) % 2147483648
+    return seed % n
+  end
+end
+
+local function ipv4_rule_matches(rule_addr, prefix, addr)
+  local shift = 32 - prefix
+  return (rule_addr >> shift) == (addr >> shift)
+end
+
+describe("block lists: random rules against a rule-by-rule check", function()
+  after_each(H.cleanup)
+
+  it("2,000 random prefixes in 127.0.0.0/8 (plain and mapped) block exactly the "
+    .. "destinations some rule covers", function()
+    local rand = lcg(4242)
+    local rules, texts = {}, {}
+    for i = 1, 2000 do
+      local prefix = 17 + rand(16) -- 17..32: nested, overlapping, touching and apart
+      local addr = 0x7f000000 | rand(0x1000000)
+      rules[i] = { addr = addr, prefix = prefix }
+      local text = ip(addr & 0xffffff) .. "/" .. prefix
+      if i % 2 == 0 then text = "::ffff:" .. ip(addr & 0xffffff) .. "/" .. (prefix + 96) end
+      texts[i] = text
+    end
+    local c = H.socket({ type = "udp4", sendBlockList = texts })
+    local _, port = H.bound("udp4")
+    local wrong, blocked_count = {}, 0
+    for _ = 1, 300 do
+      local offset = rand(0x1000000)
+      if offset == 0xffffff or offset == 0 then offset = 1 end -- not lo's broadcast
+      local addr = 0x7f000000 | offset
+      local want = false
+      for _, r in ipairs(rules) do
+        if ipv4_rule_matches(r.addr, r.prefix, addr) then want = true; break end
+      end
+      local err = H.send_wait(c, "x", port, ip(offset))
+      local blocked = err ~= nil and err.code == "ERR_IP_BLOCKED"
+      if blocked then blocked_count = blocked_count + 1 end
+      if blocked ~= want or (err and not blocked) then
+        wrong[#wrong + 1] = ip(offset) .. ": " .. (err and tostring(err) or "sent")
+      end
+    end
+    assert.same({}, wrong)
+    -- both outcomes were exercised
+    assert.is_true(blocked_count > 30 and blocked_count < 270, tostring(blocked_count))
+  end)
+end)
+
 describe("block lists: overlapping and touching prefixes", function()
   after_each(H.cleanup)
 
