@@ -67,6 +67,18 @@ describe("strict addresses: block list entries", function()
     end)
   end
 
+  it("the error shows the whole entry, NUL included, and names a non-string's type",
+    function()
+      local err = raises("ERR_INVALID_ARG_VALUE", H.dgram.createSocket,
+        { type = "udp4", receiveBlockList = { "10.0.0.0/8", "1.2.3.4\0/8" } })
+      assert.equals("The property 'options.receiveBlockList' is invalid. "
+        .. "Received '1.2.3.4\\x00/8' at index 2", err.message)
+      err = raises("ERR_INVALID_ARG_VALUE", H.dgram.createSocket,
+        { type = "udp4", sendBlockList = { "10.0.0.0/8", 5 } })
+      assert.equals("The property 'options.sendBlockList' is invalid. "
+        .. "Received type number (5) at index 2", err.message)
+    end)
+
   it('"127.0.0.1\\0.evil" in sendBlockList is not taken for 127.0.0.1', function()
     -- before: cut at the NUL, the entry blocked 127.0.0.1; now createSocket refuses it
     raises("ERR_INVALID_ARG_VALUE", H.dgram.createSocket,

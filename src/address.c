@@ -45,8 +45,7 @@ int address_parse(const char *text, size_t len, int family, int port, dgram_addr
   return 0;
 }
 
-/* Pushes the text quoted, with its control bytes as \xNN, for a message. */
-static const char *push_quoted(lua_State *L, const char *s, size_t len) {
+const char *address_push_quoted(lua_State *L, const char *s, size_t len) {
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   luaL_addchar(&b, '\'');
@@ -73,7 +72,7 @@ int address_push_invalid(lua_State *L, int idx, const char *name) {
       (memchr(text, '%', len) == NULL || address_parse(text, len, AF_INET6, 0, &a) == 0))
     return 0;
   lua_pushfstring(L, "The argument '%s' is invalid. Received %s", name,
-                  push_quoted(L, text, len));
+                  address_push_quoted(L, text, len));
   push_error(L, "ERR_INVALID_ARG_VALUE", lua_tostring(L, -1), NULL, 0, NULL, -1);
   lua_replace(L, -3);
   lua_pop(L, 1);

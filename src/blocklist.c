@@ -135,7 +135,8 @@ struct blocklist *blocklist_check(lua_State *L, int opts, const char *name) {
     if (text == NULL || !parse_rule(text, len, &b->ranges[i]))
       raise_error(L, "ERR_INVALID_ARG_VALUE",
                   "The property 'options.%s' is invalid. Received %s at index %d", name,
-                  type_name(L, -1), (int)i + 1);
+                  text ? address_push_quoted(L, text, len) : type_name(L, -1),
+                  (int)i + 1);
     lua_pop(L, 1);
   }
   b->n = merge_ranges(b->ranges, n);

@@ -236,6 +236,8 @@ int address_parse(const char *text, size_t len, int family, int port, dgram_addr
 void address_check_arg(lua_State *L, int idx, const char *name);
 /* The same test: pushes the error object and returns 1, or returns 0. */
 int address_push_invalid(lua_State *L, int idx, const char *name);
+/* Pushes the text quoted for a message, with its control bytes (NUL too) as \xNN. */
+const char *address_push_quoted(lua_State *L, const char *s, size_t len);
 /* Whether a host name could exist in the DNS: the built-in resolver refuses others. */
 int address_plausible_host(const char *host);
 
