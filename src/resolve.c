@@ -136,8 +136,8 @@ static int lookup_callback(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) {
     lua_pushvalue(L, 1);
   } else if (lua_type(L, 2) == LUA_TSTRING) {
-    ok = !address_push_invalid(
-        L, 2, "address"); /* an embedded NUL would cut the address short */
+    /* an embedded NUL would cut the address short, an unknown scope be dropped */
+    ok = !address_push_invalid(L, 2, "address");
     if (ok) lua_pushvalue(L, 2);
   } else {
     lua_pushfstring(L, "The \"address\" argument must be of type string. Received %s",
