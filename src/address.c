@@ -79,7 +79,7 @@ int address_push_invalid(lua_State *L, int idx, const char *name) {
   return 1;
 }
 
-void address_check_arg(lua_State *L, int idx, const char *name) {
+void address_check_slow(lua_State *L, int idx, const char *name) {
   if (address_push_invalid(L, idx, name)) lua_error(L);
 }
 

@@ -4,6 +4,7 @@
 #define DGRAM_H
 
 #include <lauxlib.h>
+#include <string.h>
 #include <lua.h>
 #include <uv.h>
 
@@ -233,7 +234,14 @@ int address_parse(const char *text, size_t len, int family, int port, dgram_addr
 /* Raises ERR_INVALID_ARG_VALUE for the address string at idx (the argument `name`) when
  * it can be neither an IP literal nor a host name (an embedded NUL, a '%' scope that is
  * not a valid one). */
-void address_check_arg(lua_State *L, int idx, const char *name);
+void address_check_slow(lua_State *L, int idx, const char *name);
+/* The common case (no NUL, no '%') inline: it runs on every send with an address. */
+static inline void address_check_arg(lua_State *L, int idx, const char *name) {
+  size_t len;
+  const char *text = lua_tolstring(L, idx, &len);
+  if (strlen(text) != len || memchr(text, '%', len) != NULL)
+    address_check_slow(L, idx, name);
+}
 /* The same test: pushes the error object and returns 1, or returns 0. */
 int address_push_invalid(lua_State *L, int idx, const char *name);
 /* Pushes the text quoted for a message, with its control bytes (NUL too) as \xNN. */
