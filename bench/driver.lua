@@ -69,6 +69,9 @@ local peers = {
     check = function() return ok("test -x " .. B .. "uv_peer") or "uv_peer did not build" end },
   { id = "mmsg", label = "C mmsg", cmd = B .. "mmsg_peer",
     check = function() return ok("test -x " .. B .. "mmsg_peer") or "mmsg_peer did not build" end },
+  -- dgram with a receiveBlockList of 100,000 rules that do not match the sender
+  { id = "bl100k", label = "dgram, 100k-rule block list",
+    cmd = LUA .. " bench/peers/dgram_peer.lua --blocklist-100k", blocklist_only = true },
 }
 local by_id = {}
 for _, p in ipairs(peers) do
@@ -192,6 +195,12 @@ end
 workloads[#workloads + 1] = { id = "recv-paced",
   title = ("recv-paced 64 B at %s/s"):format(cfg.paced_rate // 1000 .. "k"),
   fn = function(p) return run_recv(p, 64, cfg.paced_rate) end, recv = true }
+-- What a receiveBlockList costs: dgram with 100,000 rules against dgram with none, at the
+-- paced load; the ratio is the list's over no list's (`inverse`).
+workloads[#workloads + 1] = { id = "recv-blocklist",
+  title = ("blocklist 100k rules, recv-paced 64 B at %s/s"):format(cfg.paced_rate // 1000 .. "k"),
+  fn = function(p) return run_recv(p, 64, cfg.paced_rate) end, blocklist = true,
+  inverse = true }
 workloads[#workloads + 1] = { id = "send-nocb", title = "send-rate, no callback",
   fn = function(p) return run_send(p, "nocb") end }
 workloads[#workloads + 1] = { id = "send-cb", title = "send-rate, callback per send",
@@ -204,6 +213,8 @@ workloads[#workloads + 1] = { id = "sockets", title = ("sockets, %d bound"):form
   fn = run_sockets, reps = 5 } -- a few milliseconds each: five per run
 
 local function applies(w, p)
+  if w.blocklist then return p.id == "dgram" or p.blocklist_only == true end
+  if p.blocklist_only then return false end
   if p.recv_only and not w.recv then return false end
   if p.echo_only and not w.echo then return false end
   if w.needs_cb and not p.cb then return false end
@@ -333,7 +344,7 @@ end
 -- Each workload's key figure and whether more is better.
 local key = {
   ["recv-64"] = { "cpu_us", false }, ["recv-1200"] = { "cpu_us", false },
-  ["recv-paced"] = { "cpu_us", false },
+  ["recv-paced"] = { "cpu_us", false }, ["recv-blocklist"] = { "cpu_us", false },
   ["send-nocb"] = { "rate", true }, ["send-cb"] = { "rate", true },
   ["echo-1"] = { "rate", true }, ["echo-64"] = { "rate", true },
   sockets = { "total_ms", false },
@@ -359,6 +370,9 @@ local targets = {
     what = "loss - C mmsg's loss (points)" },
   { wl = "recv-1200", peer = "mmsg", figure = "loss_pct", op = "<=", diff = 1.0,
     what = "loss - C mmsg's loss (points)" },
+  -- the block list: CPU per received datagram with 100,000 rules at most twice none's
+  { wl = "recv-blocklist", peer = "bl100k", op = "<=", limit = 2.0,
+    what = "CPU/dgram, 100k rules over none" },
   { wl = "sockets", peer = "luv", op = "<=", limit = 1.0, what = "create+close time" },
   { wl = "sockets", peer = "dgram", figure = "per_socket", op = "<=", abs = 1024,
     what = "RSS per socket (bytes)" },
@@ -378,7 +392,10 @@ local function ratio(wl, peer)
   end
   local d, p = fig(wl, "dgram"), fig(wl, peer)
   local k = key[wl][1]
-  if not (d and p and d[k] and p[k]) or p[k] == 0 then return nil end
+  if not (d and p and d[k] and p[k]) or p[k] == 0 or d[k] == 0 then return nil end
+  for _, w in ipairs(workloads) do
+    if w.id == wl and w.inverse then return p[k] / d[k] end -- this row over plain dgram
+  end
   return d[k] / p[k]
 end
 
@@ -432,6 +449,7 @@ local formatters = {
   end,
 }
 local format_of = { ["recv-64"] = "recv", ["recv-1200"] = "recv", ["recv-paced"] = "recv",
+  ["recv-blocklist"] = "recv",
   ["send-nocb"] = "send",
   ["send-cb"] = "send", ["echo-1"] = "echo1", ["echo-64"] = "echo", sockets = "sockets" }
 
@@ -472,7 +490,9 @@ local function table_lines()
         else
           figures = formatters[format_of[w.id]](f)
           local x = ratio(w.id, p.id)
-          if x and p.id ~= "dgram" then r = ("%.2fx %s"):format(x, key[w.id][1]) end
+          if x and p.id ~= "dgram" then
+            r = ("%.2fx %s%s"):format(x, key[w.id][1], w.inverse and " (this row / dgram)" or "")
+          end
         end
         lines[#lines + 1] = ("| %s | %s | %s | %s | %s |"):format(w.title, p.label, figures,
           r or "",
@@ -747,8 +767,14 @@ end
 for _, p in ipairs(peers) do
   if p.missing then progress(("peer %s not run: %s"):format(p.label, p.missing)) end
 end
+-- BENCH_ONLY=id[,id...] (e.g. recv-blocklist): those workloads only, no callgrind, and
+-- the table is printed, not written to RESULTS.md.
+local ONLY = os.getenv("BENCH_ONLY")
 for run = 1, cfg.runs do
   for _, w in ipairs(workloads) do
+    if ONLY and not ("," .. ONLY .. ","):find("," .. w.id .. ",", 1, true) then
+      goto next_workload
+    end
     progress(("run %d/%d: %s"):format(run, cfg.runs, w.title))
     for _, p in ipairs(peers) do
       for _ = 1, (applies(w, p) and not p.missing) and (w.reps or 1) or 0 do
@@ -756,7 +782,14 @@ for run = 1, cfg.runs do
         record(w.id, p.id, figures, err)
       end
     end
+    ::next_workload::
   end
+end
+if ONLY then
+  for _, l in ipairs(table_lines()) do
+    if not l:find("| failed", 1, true) then print(l) end
+  end
+  os.exit(0)
 end
 run_callgrind()
 if not cg.missing then

@@ -57,6 +57,26 @@ function H.bound(kind, opts)
   return s, s:address().port, host
 end
 
+-- A socket bound to loopback (H.bound) that records what it receives in `got` as
+-- { msg =, rinfo = }; returns the socket, its port and `got`.
+function H.listener(kind, opts)
+  local s, port = H.bound(kind or "udp4", opts)
+  local got = {}
+  s:on("message", function(msg, rinfo) got[#got + 1] = { msg = msg, rinfo = rinfo } end)
+  return s, port, got
+end
+
+-- s:send(msg, port, host, cb) and runs the loop until cb; returns cb's err, bytes.
+function H.send_wait(s, msg, port, host)
+  local done, res = false, nil
+  s:send(msg, port, host, function(err, n)
+    done, res = true, { err, n }
+  end)
+  H.run_until(3000, function() return done end)
+  assert(done, "the send callback did not run")
+  return res[1], res[2]
+end
+
 -- os.execute for a helper command, without the sanitizers `make asan` preloads into
 -- lua5.4 (they would report the command's own leaks).
 function H.execute(cmd)

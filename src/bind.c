@@ -142,6 +142,7 @@ static int socket_bind(lua_State *L) {
     return raise_error(L, "ERR_INVALID_ARG_TYPE",
                        "The \"address\" argument must be of type string. Received %s",
                        type_name(L, addr_idx));
+  if (!lua_isnil(L, addr_idx)) address_check_arg(L, addr_idx, "address");
   bind_start(L, s, 1, addr_idx, port);
   lua_settop(L, 1);
   return 1;

@@ -1,42 +1,114 @@
-/* receiveBlockList / sendBlockList: addresses and CIDR prefixes, matched in C. */
+/* receiveBlockList / sendBlockList: addresses and CIDR prefixes, matched in C.
+ *
+ * Every rule and every address is placed in one 128-bit space, as Node's net.BlockList
+ * compares them: an IPv4 address a.b.c.d is ::ffff:a.b.c.d and an IPv4 prefix /p is
+ * ::ffff:a.b.c.d/(96+p). So an IPv4-mapped rule matches the plain IPv4 address, an IPv4
+ * rule matches IPv4-mapped senders, and an IPv6 rule covering ::ffff:0:0/96 matches
+ * IPv4 too. The rules become ranges, sorted and merged once at createSocket: a datagram
+ * costs one binary search however long the list is. */
 #include "dgram.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct block_rule {
-  int family; /* AF_INET or AF_INET6 */
-  int prefix; /* leading bits that must match */
-  unsigned char addr[16];
-} block_rule;
+typedef struct u128 {
+  uint64_t hi, lo;
+} u128;
+
+typedef struct block_range {
+  u128 first, last;
+} block_range;
 
 struct blocklist {
   size_t n;
-  block_rule rules[];
+  block_range ranges[];
 };
 
-static int parse_rule(const char *text, block_rule *r) {
-  char ip[INET6_ADDRSTRLEN + 8];
-  const char *slash = strchr(text, '/');
-  size_t len = slash ? (size_t)(slash - text) : strlen(text);
-  if (len == 0 || len >= sizeof ip) return 0;
-  memcpy(ip, text, len);
-  ip[len] = '\0';
-  if (uv_inet_pton(AF_INET, ip, r->addr) == 0)
-    r->family = AF_INET;
-  else if (uv_inet_pton(AF_INET6, ip, r->addr) == 0)
-    r->family = AF_INET6;
-  else
-    return 0;
-  int max = r->family == AF_INET ? 32 : 128;
-  r->prefix = max;
-  if (slash != NULL) {
-    char *end;
-    long p = strtol(slash + 1, &end, 10);
-    if (slash[1] == '\0' || *end != '\0' || p < 0 || p > max) return 0;
-    r->prefix = (int)p;
+static u128 u128_of_bytes(const unsigned char b[16]) {
+  u128 v = {0, 0};
+  for (int i = 0; i < 8; i++) {
+    v.hi = v.hi << 8 | b[i];
+    v.lo = v.lo << 8 | b[i + 8];
   }
+  return v;
+}
+
+static int u128_cmp(u128 a, u128 b) {
+  if (a.hi != b.hi) return a.hi < b.hi ? -1 : 1;
+  if (a.lo != b.lo) return a.lo < b.lo ? -1 : 1;
+  return 0;
+}
+
+/* The address as a point of the 128-bit space (IPv4 as ::ffff:a.b.c.d). */
+static u128 u128_of_sockaddr(const struct sockaddr *sa) {
+  if (sa->sa_family == AF_INET6)
+    return u128_of_bytes(((const struct sockaddr_in6 *)sa)->sin6_addr.s6_addr);
+  const unsigned char *v4 =
+      (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
+  u128 v = {0, 0xffff00000000ULL};
+  v.lo |= (uint64_t)v4[0] << 24 | (uint64_t)v4[1] << 16 | (uint64_t)v4[2] << 8 | v4[3];
+  return v;
+}
+
+/* The prefix after '/': 1 to 3 digits, no sign, space or leading zero, at most `max`. */
+static int parse_prefix(const char *p, size_t len, int max) {
+  if (len == 0 || len > 3 || (p[0] == '0' && len > 1)) return -1;
+  int v = 0;
+  for (size_t i = 0; i < len; i++) {
+    if (p[i] < '0' || p[i] > '9') return -1;
+    v = v * 10 + (p[i] - '0');
+  }
+  return v <= max ? v : -1;
+}
+
+/* "address" or "address/prefix" (the whole string) into the range it covers. */
+static int parse_rule(const char *text, size_t len, block_range *r) {
+  const char *slash = memchr(text, '/', len);
+  size_t addr_len = slash ? (size_t)(slash - text) : len;
+  dgram_addr a;
+  if (address_parse(text, addr_len, AF_UNSPEC, 0, &a) != 0) return 0;
+  int v4 = a.sa.sa_family == AF_INET, prefix = 128;
+  if (slash != NULL) {
+    prefix = parse_prefix(slash + 1, len - addr_len - 1, v4 ? 32 : 128);
+    if (prefix < 0) return 0;
+    if (v4) prefix += 96;
+  }
+  u128 host = {0, 0}; /* the bits the prefix leaves free */
+  if (prefix < 64) {
+    host.hi = prefix == 0 ? UINT64_MAX : UINT64_MAX >> prefix;
+    host.lo = UINT64_MAX;
+  } else if (prefix < 128) {
+    host.lo = UINT64_MAX >> (prefix - 64);
+  }
+  u128 base = u128_of_sockaddr(&a.sa);
+  r->first = (u128){base.hi & ~host.hi, base.lo & ~host.lo};
+  r->last = (u128){base.hi | host.hi, base.lo | host.lo};
   return 1;
+}
+
+static int range_order(const void *x, const void *y) {
+  return u128_cmp(((const block_range *)x)->first, ((const block_range *)y)->first);
+}
+
+/* Sorts the ranges and merges those that overlap or touch; returns how many are left. */
+static size_t merge_ranges(block_range *r, size_t n) {
+  qsort(r, n, sizeof *r, range_order);
+  size_t out = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (out > 0) {
+      block_range *prev = &r[out - 1];
+      u128 next = prev->last; /* the first address after prev, if there is one */
+      int at_end = next.hi == UINT64_MAX && next.lo == UINT64_MAX;
+      if (++next.lo == 0) next.hi++;
+      if (at_end || u128_cmp(r[i].first, next) <= 0) {
+        if (u128_cmp(r[i].last, prev->last) > 0) prev->last = r[i].last;
+        continue;
+      }
+    }
+    r[out++] = r[i];
+  }
+  return out;
 }
 
 /* Reads opts[name], an array of strings; NULL when absent or empty. */
@@ -55,49 +127,37 @@ struct blocklist *blocklist_check(lua_State *L, int opts, const char *name) {
     return NULL;
   }
   /* A userdata owns the memory while parsing, so a raised error cannot leak it. */
-  struct blocklist *b = lua_newuserdatauv(L, sizeof *b + n * sizeof b->rules[0], 0);
-  b->n = n;
+  struct blocklist *b = lua_newuserdatauv(L, sizeof *b + n * sizeof b->ranges[0], 0);
   for (size_t i = 0; i < n; i++) {
+    size_t len;
     lua_rawgeti(L, -2, (lua_Integer)i + 1);
-    if (lua_type(L, -1) != LUA_TSTRING || !parse_rule(lua_tostring(L, -1), &b->rules[i]))
+    const char *text = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &len) : NULL;
+    if (text == NULL || !parse_rule(text, len, &b->ranges[i]))
       raise_error(L, "ERR_INVALID_ARG_VALUE",
                   "The property 'options.%s' is invalid. Received %s at index %d", name,
-                  type_name(L, -1), (int)i + 1);
+                  text ? address_push_quoted(L, text, len) : type_name(L, -1),
+                  (int)i + 1);
     lua_pop(L, 1);
   }
-  struct blocklist *copy = malloc(sizeof *b + n * sizeof b->rules[0]);
+  b->n = merge_ranges(b->ranges, n);
+  struct blocklist *copy = malloc(sizeof *b + b->n * sizeof b->ranges[0]);
   if (copy == NULL) luaL_error(L, "dgram: out of memory");
-  memcpy(copy, b, sizeof *b + n * sizeof b->rules[0]);
+  memcpy(copy, b, sizeof *b + b->n * sizeof b->ranges[0]);
   lua_pop(L, 2);
   return copy;
 }
 
-static int prefix_match(const unsigned char *a, const unsigned char *b, int bits) {
-  int bytes = bits / 8, rest = bits % 8;
-  if (memcmp(a, b, (size_t)bytes) != 0) return 0;
-  if (rest == 0) return 1;
-  unsigned char mask = (unsigned char)(0xff << (8 - rest));
-  return (a[bytes] & mask) == (b[bytes] & mask);
-}
-
 int blocklist_match(const struct blocklist *b, const struct sockaddr *sa) {
-  const unsigned char *addr;
-  int family = sa->sa_family;
-  if (family == AF_INET) {
-    addr = (const unsigned char *)&((const struct sockaddr_in *)sa)->sin_addr;
-  } else {
-    addr = (const unsigned char *)&((const struct sockaddr_in6 *)sa)->sin6_addr;
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    if (memcmp(addr, mapped, sizeof mapped) == 0) { /* ::ffff:a.b.c.d is a.b.c.d */
-      addr += 12;
-      family = AF_INET;
-    }
+  u128 v = u128_of_sockaddr(sa);
+  size_t lo = 0, hi = b->n; /* the ranges before lo start at or below v; from hi, above */
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (u128_cmp(b->ranges[mid].first, v) <= 0)
+      lo = mid + 1;
+    else
+      hi = mid;
   }
-  for (size_t i = 0; i < b->n; i++)
-    if (b->rules[i].family == family &&
-        prefix_match(addr, b->rules[i].addr, b->rules[i].prefix))
-      return 1;
-  return 0;
+  return lo > 0 && u128_cmp(v, b->ranges[lo - 1].last) <= 0;
 }
 
 void blocklist_free(struct blocklist *b) {

@@ -97,6 +97,7 @@ static int socket_connect(lua_State *L) {
     return raise_error(L, "ERR_INVALID_ARG_TYPE",
                        "The \"address\" argument must be of type string. Received %s",
                        type_name(L, 3));
+  if (!lua_isnil(L, 3)) address_check_arg(L, 3, "address");
   socket_check_open(L, 1);
   if (s->connect_state != DISCONNECTED)
     return raise_error(L, "ERR_SOCKET_DGRAM_IS_CONNECTED", "Already connected");

@@ -4,6 +4,7 @@
 #define DGRAM_H
 
 #include <lauxlib.h>
+#include <string.h>
 #include <lua.h>
 #include <uv.h>
 
@@ -220,6 +221,32 @@ int blocklist_match(const struct blocklist *b, const struct sockaddr *sa);
 void blocklist_free(struct blocklist *b);
 /* Pushes the ERR_IP_BLOCKED error for a blocked destination. */
 void push_blocked_error(lua_State *L, const struct sockaddr *sa);
+
+/* ---- address text (address.c) ---------------------------------------------------- */
+
+/* Longer than any IPv6 literal with an interface scope: longer texts are not literals. */
+#define ADDRESS_TEXT_MAX 64
+/* Parses the whole of text[0..len) as an IP literal of `family` (AF_INET, AF_INET6, or
+ * AF_UNSPEC for either) into out, with `port`: 0, or UV_EINVAL when it is not one (an
+ * embedded NUL, trailing junk, a scope that names no interface). */
+int address_parse(const char *text, size_t len, int family, int port, dgram_addr *out);
+/* Raises ERR_INVALID_ARG_VALUE for the address string at idx (the argument `name`) when
+ * it can be neither an IP literal nor a host name (an embedded NUL, a '%' scope that is
+ * not a valid one). */
+void address_check_slow(lua_State *L, int idx, const char *name);
+/* The common case (no NUL, no '%') inline: it runs on every send with an address. */
+static inline void address_check_arg(lua_State *L, int idx, const char *name) {
+  size_t len;
+  const char *text = lua_tolstring(L, idx, &len);
+  if (strlen(text) != len || memchr(text, '%', len) != NULL)
+    address_check_slow(L, idx, name);
+}
+/* The same test: pushes the error object and returns 1, or returns 0. */
+int address_push_invalid(lua_State *L, int idx, const char *name);
+/* Pushes the text quoted for a message, with its control bytes (NUL too) as \xNN. */
+const char *address_push_quoted(lua_State *L, const char *s, size_t len);
+/* Whether a host name could exist in the DNS: the built-in resolver refuses others. */
+int address_plausible_host(const char *host);
 
 /* ---- name resolution (resolve.c) --------------------------------------------------- */
 

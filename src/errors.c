@@ -70,6 +70,7 @@ int raise_uv_error(lua_State *L, int errnum, const char *syscall, const char *ad
 
 /* How Node describes a received value in its messages ("Received type string ('x')"). */
 const char *type_name(lua_State *L, int idx) {
+  idx = lua_absindex(L, idx); /* what it pushes must not move a relative index */
   switch (lua_type(L, idx)) {
   case LUA_TNONE:
   case LUA_TNIL:

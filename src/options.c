@@ -52,6 +52,7 @@ static const char *check_address(lua_State *L, int idx, const char *name, int op
     raise_error(L, "ERR_INVALID_ARG_TYPE",
                 "The \"%s\" argument must be of type string. Received %s", name,
                 type_name(L, idx));
+  address_check_arg(L, idx, name); /* libuv would cut it at a NUL or drop its scope */
   return lua_tostring(L, idx);
 }
 

@@ -7,15 +7,12 @@
 /* ---- literals ---------------------------------------------------------------------- */
 
 int socket_address_of(const char *ip, int port, int family, dgram_addr *out) {
-  memset(out, 0, sizeof *out);
-  if (family == AF_INET) return uv_ip4_addr(ip, port, &out->in);
-  return uv_ip6_addr(ip, port, &out->in6);
+  return address_parse(ip, strlen(ip), family, port, out);
 }
 
 int resolve_is_literal(const char *host) {
   dgram_addr a;
-  return socket_address_of(host, 0, AF_INET, &a) == 0 ||
-         socket_address_of(host, 0, AF_INET6, &a) == 0;
+  return address_parse(host, strlen(host), AF_UNSPEC, 0, &a) == 0;
 }
 
 const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, int *port) {
@@ -139,8 +136,9 @@ static int lookup_callback(lua_State *L) {
   if (!lua_isnoneornil(L, 1)) {
     lua_pushvalue(L, 1);
   } else if (lua_type(L, 2) == LUA_TSTRING) {
-    lua_pushvalue(L, 2);
-    ok = 1;
+    /* an embedded NUL would cut the address short, an unknown scope be dropped */
+    ok = !address_push_invalid(L, 2, "address");
+    if (ok) lua_pushvalue(L, 2);
   } else {
     lua_pushfstring(L, "The \"address\" argument must be of type string. Received %s",
                     type_name(L, 2));
@@ -202,7 +200,9 @@ void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolv
   hints.ai_socktype = SOCK_DGRAM;
   resolve_req *r = malloc(sizeof *r);
   int rc = r ? 0 : UV_ENOMEM;
-  if (r != NULL) {
+  if (r != NULL && !address_plausible_host(lua_tostring(L, host_idx)))
+    rc = UV_EAI_NONAME; /* no DNS name looks like that: nothing to ask the network */
+  else if (r != NULL) {
     r->s = s, r->cb = cb, r->ref = ref, r->req.data = r;
     rc = uv_getaddrinfo(&s->loop->uv, &r->req, getaddrinfo_done,
                         lua_tostring(L, host_idx), NULL, &hints);
@@ -211,6 +211,8 @@ void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolv
     free(r);
     push_lookup_state(L, s, cb, ref);
     push_uv_error(L, rc, "getaddrinfo", lua_tostring(L, host_idx), -1);
+    lua_pushvalue(L, host_idx);
+    lua_setfield(L, -2, "hostname");
     lookup_defer(L, -2, 0);
     lua_pop(L, 1);
   }

@@ -178,6 +178,14 @@ static void send_unpack(lua_State *L, int idx, send_args *a) {
   a->cb = lua_isnil(L, base + 4) ? 0 : base + 4;
 }
 
+/* A destination that is no address of the socket's family: "send EINVAL host:port". */
+static void send_fail_to(lua_State *L, dgram_socket *s, int sidx, int cb, int rc,
+                         const char *host, int port) {
+  s->stats.send_errors++;
+  push_uv_error(L, rc, "send", host, port);
+  socket_fail(L, s, sidx, cb);
+}
+
 static void send_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int extra) {
   int result = lua_gettop(L);
   send_args a;
@@ -198,7 +206,7 @@ static void send_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int e
     if (rc == 0)
       send_now(L, s, sidx, &a, &dest.sa);
     else
-      send_report(L, s, sidx, a.cb, rc, NULL);
+      send_fail_to(L, s, sidx, a.cb, rc, lua_tostring(L, result), a.port);
   }
   lua_settop(L, result);
 }
@@ -233,7 +241,7 @@ static void send_dispatch(lua_State *L, dgram_socket *s, int sidx, const send_ar
       return;
     }
     if (resolve_is_literal(host)) { /* of the other family */
-      send_report(L, s, sidx, a->cb, rc, NULL);
+      send_fail_to(L, s, sidx, a->cb, rc, host, a->port);
       return;
     }
   }
@@ -423,6 +431,7 @@ static int socket_send(lua_State *L) {
                          "The \"address\" argument must be of type string. Received %s",
                          type_name(L, address));
     a.host = address;
+    address_check_arg(L, address, "address");
   }
   if (s->state == SOCK_CLOSED) return raise_not_running(L);
   if (s->state == SOCK_UNBOUND) socket_bind_implicit(L, s, 1);

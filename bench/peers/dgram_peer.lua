@@ -1,6 +1,8 @@
 -- The benchmark peer for this module: `dgram` (the wrapper), or with --core the C core
 -- `dgram.core` on its own (to measure what the wrapper costs).
--- Usage: lua5.4 bench/peers/dgram_peer.lua MODE ARGS... [--core]
+-- With --blocklist-100k, the recv socket has a receiveBlockList of 100,000 rules that do
+-- not cover the flooder (what a datagram costs with a long list).
+-- Usage: lua5.4 bench/peers/dgram_peer.lua MODE ARGS... [--core] [--blocklist-100k]
 --   recv                              receive until the flood is over (prints port= first)
 --   send PORT N SIZE cb|nocb          N datagrams to a sink
 --   echo-server                       echo until a 4-byte datagram (prints port= first)
@@ -36,8 +38,21 @@ local now, out = lib.now, lib.out
 
 local modes = {}
 
+-- 100,000 rules none of which covers 127.0.0.1 and no two of which merge: 50,000 IPv4
+-- addresses (every other one from 10.0.0.0) and 50,000 IPv6 /64 prefixes, interleaved.
+local function blocklist_100k()
+  local t = {}
+  for i = 0, 49999 do
+    local v = 2 * i
+    t[#t + 1] = ("10.%d.%d.%d"):format(v >> 16 & 255, v >> 8 & 255, v & 255)
+    t[#t + 1] = ("2001:db8:%x:%x::/64"):format(i >> 8, (i & 255) * 2)
+  end
+  return t
+end
+
 function modes.recv()
-  local s = api.create()
+  local s = api.create(flags["blocklist-100k"] and
+    { type = "udp4", receiveBlockList = blocklist_100k() } or nil)
   local count, bytes = 0, 0
   api.on(s, function(msg) count = count + 1; bytes = bytes + #msg end)
   local m = lib.meter()
