@@ -115,10 +115,24 @@ static int traceback(lua_State *L) {
   return 1;
 }
 
-/* Prints the error on the top of the stack (an error object through its __tostring). */
+/* Prints the error on the top of the stack and pops it: an error object through its
+ * __tostring, or its code and message when it has none. */
 static void report_error(lua_State *L) {
-  const char *msg = luaL_tolstring(L, -1, NULL);
-  fprintf(stderr, "embed-host: %s\n", msg);
+  int plain_table = lua_type(L, -1) == LUA_TTABLE;
+  if (plain_table && luaL_getmetafield(L, -1, "__tostring") != LUA_TNIL) {
+    lua_pop(L, 1);
+    plain_table = 0;
+  }
+  if (plain_table) {
+    lua_getfield(L, -1, "code");
+    const char *code = luaL_tolstring(L, -1, NULL);
+    lua_getfield(L, -3, "message");
+    const char *message = luaL_tolstring(L, -1, NULL);
+    fprintf(stderr, "embed-host: error object: %s: %s\n", code, message);
+    lua_pop(L, 5);
+    return;
+  }
+  fprintf(stderr, "embed-host: %s\n", luaL_tolstring(L, -1, NULL));
   lua_pop(L, 2);
 }
 
