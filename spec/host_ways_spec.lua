@@ -213,6 +213,20 @@ describe("the C host's contract", function()
     assert.equals("SIGTERM", summary(rest).signal, rest)
   end)
 
+  it("leaves SIGTERM to a script that took it with dgram.onSignal", function()
+    local p = H.popen(child("sh -c 'echo pid $$; exec " .. HOST ..
+      " --mode=poll --seconds 60 spec/host/graceful.lua'"))
+    local pid, seen = read_until(p, "^pid (%d+)$")
+    local ready, more = read_until(p, "^graceful: (ready)$")
+    assert.equals("ready", ready, seen .. "\n" .. more)
+    assert.truthy(H.execute("kill -TERM " .. pid))
+    local rest = p:read("a")
+    local _, _, code = p:close()
+    assert.equals(0, code, rest)
+    assert.truthy(rest:find("graceful: got SIGTERM\ngraceful: stopping\n", 1, true), rest)
+    assert.is_nil(summary(rest).signal, rest) -- the host never saw it
+  end)
+
   it("rejects a bad command line with its usage", function()
     local out, code = run_child(HOST .. " --mode=sometimes x.lua")
     assert.equals(2, code, out)
