@@ -10,10 +10,11 @@ local HOST = "build/embed-host"
 local VALGRIND = "valgrind -q --error-exitcode=99 --leak-check=full"
 
 -- The command line of a child: this tree's modules, bounded in time, under valgrind when
--- asked. `timeout` ends a child that hangs (exit 124), so no test waits for ever.
+-- asked. `timeout` ends a child that hangs (exit 124), so no test waits for ever; the
+-- shell execs it, so the shell's $$ is the pid that signals reach the child through.
 local function child(cmd)
-  local prefix = ("LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./build/?.so;;' " ..
-    "timeout %d "):format(20 * H.scale)
+  local prefix = "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./build/?.so;;'; " ..
+    ("export LUA_PATH LUA_CPATH; exec timeout %d "):format(20 * H.scale)
   if os.getenv("DGRAM_VALGRIND") then prefix = prefix .. VALGRIND .. " " end
   return prefix .. cmd
 end
@@ -201,8 +202,8 @@ describe("the C host's contract", function()
     end)
 
   it("stops at SIGTERM with its summary", function()
-    local p = H.popen(child("sh -c 'echo pid $$; exec " .. HOST ..
-      " --mode=poll --seconds 60 spec/host/unref_idle.lua'"))
+    local p = H.popen("echo pid $$; " ..
+      child(HOST .. " --mode=poll --seconds 60 spec/host/unref_idle.lua"))
     local pid, seen = read_until(p, "^pid (%d+)$")
     local port, more = read_until(p, "^idle: listening (%d+)$")
     assert.is_string(port, seen .. "\n" .. more)
@@ -214,8 +215,8 @@ describe("the C host's contract", function()
   end)
 
   it("leaves SIGTERM to a script that took it with dgram.onSignal", function()
-    local p = H.popen(child("sh -c 'echo pid $$; exec " .. HOST ..
-      " --mode=poll --seconds 60 spec/host/graceful.lua'"))
+    local p = H.popen("echo pid $$; " ..
+      child(HOST .. " --mode=poll --seconds 60 spec/host/graceful.lua"))
     local pid, seen = read_until(p, "^pid (%d+)$")
     local ready, more = read_until(p, "^graceful: (ready)$")
     assert.equals("ready", ready, seen .. "\n" .. more)
