@@ -84,7 +84,9 @@ end
 local function exchange(port, msgs, ms)
   local client = H.socket("udp4")
   local replies = {}
-  client:on("message", function(msg) replies[#replies + 1] = msg end)
+  client:on("message", function(msg, rinfo) -- other processes' strays are not replies
+    if rinfo.port == port then replies[#replies + 1] = msg end
+  end)
   for _, m in ipairs(msgs) do client:send(m, port, "127.0.0.1") end
   H.run_until(ms or 5000, function() return #replies >= #msgs end)
   client:close()
