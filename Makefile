@@ -6,11 +6,13 @@ CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
 SRC       = $(sort $(wildcard src/*.c))
 HDR       = src/dgram.h
-C_ALL     = $(SRC) $(HDR) include/dgram.h src/lib/luaopen_dgram.c \
+HOST_SRC  = examples/embed/host.c
+C_ALL     = $(SRC) $(HDR) $(HOST_SRC) include/dgram.h src/lib/luaopen_dgram.c \
             $(wildcard spec/c/*.c bench/c/*.c)
 BUILD     = build
 SO        = $(BUILD)/dgram/core.so
 ASAN_SO   = $(BUILD)/asan/dgram/core.so
+HOST      = $(BUILD)/embed-host
 LIB       = $(BUILD)/libdgram.a
 # Only luaopen_* leave the library: everything else is hidden (and, in libdgram.a, local,
 # so a host's own `type_name` or `push_error` never meets ours).
@@ -24,7 +26,7 @@ export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
 .PHONY: all deps test demo asan valgrind tsan lint format install clean bench bench-quick \
-	lib check-symbols
+	lib check-symbols embed-host
 
 all: $(SO)
 
@@ -89,8 +91,16 @@ check-symbols: $(SO) $(LIB)
 	  [ -z "$$bad" ] || { echo "libdgram.a exports more than luaopen_*:" $$bad; exit 1; }
 	@echo "symbols: only luaopen_dgram_core (core.so), luaopen_dgram(_core) (libdgram.a)"
 
+# A C host with a 60 Hz frame loop running a dgram script (examples/embed/host.c):
+#   build/embed-host [--mode=nowait|poll] [--seconds N] [--fps N] script.lua [args...]
+embed-host: $(HOST)
+
+$(HOST): $(HOST_SRC) $(SO)
+	$(CC) $(CFLAGS) $(WARN) $$(pkg-config --cflags $(PKGS)) $(HOST_SRC) -o $@ \
+	  $$(pkg-config --libs lua5.4) -Wl,-E
+
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all embed-host
 	@sh spec/run.sh
 
 demo: deps
@@ -111,7 +121,7 @@ lint: deps
 	@sh tools/deps.sh clang-format
 	luacheck lua spec examples bench
 	clang-format --dry-run -Werror $(C_ALL)
-	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC) src/lib/luaopen_dgram.c
+	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC) src/lib/luaopen_dgram.c $(HOST_SRC)
 	@$(MAKE) --no-print-directory check-symbols
 
 format:
