@@ -122,10 +122,9 @@ Socket.recvDropped = coro.recvDropped
 Socket.sendAsync = coro.sendAsync
 
 function dgram.createSocket(options, cb)
+  local queue_limits = coro.checkQueueLimits(options) -- before the socket exists
   local socket = core.createSocket(options)
-  if type(options) == "table" and options.recvQueueSize ~= nil then
-    coro.setQueueLimit(socket, options.recvQueueSize)
-  end
+  if queue_limits then coro.setQueueLimits(socket, queue_limits) end
   if type(cb) == "function" then socket:on("message", cb) end
   return socket
 end
