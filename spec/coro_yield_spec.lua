@@ -25,7 +25,7 @@ local contexts = {
   end,
   ["a finalizer (__gc)"] = function(fn)
     local result
-    setmetatable({}, { __gc = function() result = table.pack(pcall(fn)) end }) -- luacheck: ignore
+    setmetatable({}, { __gc = function() result = table.pack(pcall(fn)) end })
     for _ = 1, 4 do
       collectgarbage("collect")
       if result then break end
@@ -49,7 +49,7 @@ local calls = {
   ["socket:recv()"] = function(server) return server:recv() end,
   ["socket:recv(10)"] = function(server) return server:recv(10) end,
   ["dgram.sleep(10)"] = function() return dgram.sleep(10) end,
-  ["socket:sendAsync"] = function(server, port, client)
+  ["socket:sendAsync"] = function(_, port, client)
     return client:sendAsync("must not leave", port, "127.0.0.1")
   end,
 }
