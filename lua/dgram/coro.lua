@@ -236,6 +236,7 @@ function M.recv(socket, timeout)
 end
 
 function M.recvDropped(socket)
+  socket_closed(socket) -- raises ERR_INVALID_ARG_TYPE for what is not a socket
   local st = states[socket]
   return st and st.dropped or 0
 end
