@@ -58,6 +58,8 @@ local function index_events(object)
   return object._events
 end
 
+local default_events -- EventEmitter._events, below
+
 -- The listener table of self, after checking that self is an emitter: a table (its own
 -- _events method, or the default one for a plain table, as Node's methods work on any
 -- object) or a userdata with an _events method (a dgram socket).
@@ -65,7 +67,9 @@ local function events_of(self)
   local t = type(self)
   if t == "table" then
     local getter = self._events
-    if getter == nil then return EventEmitter._events(self) end
+    if getter == default_events or getter == nil then
+      return rawget(self, "_eventlists") or default_events(self)
+    end
     if type(getter) == "function" then return getter(self) end
   elseif t == "userdata" then
     local ok, getter = pcall(index_events, self)
@@ -88,6 +92,7 @@ function EventEmitter:_events()
   end
   return events
 end
+default_events = EventEmitter._events
 
 function EventEmitter._listenerschanged() end
 
