@@ -161,6 +161,20 @@ describe("wait tokens", function()
     assert.same({ "inner resumed", "100 ms", "inner slept 200" }, log)
   end)
 
+  it("a spawned coroutine the script starts by hand is not started again by the loop (its "
+    .. "first sleep is not cut short)", function()
+    local log = {}
+    local co = dgram.spawn(function(arg)
+      log[#log + 1] = "started with " .. tostring(arg)
+      dgram.setTimeout(50, function() log[#log + 1] = "50 ms" end)
+      dgram.sleep(100)
+      log[#log + 1] = "slept"
+    end, "loop arg")
+    assert(coroutine.resume(co, "hand arg"))
+    H.run()
+    assert.same({ "started with hand arg", "50 ms", "slept" }, log)
+  end)
+
   it("a recv given up by a hand resume does not take the next datagram: the next recv "
     .. "gets it", function()
     local server, port = H.bound("udp4")

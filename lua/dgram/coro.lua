@@ -80,9 +80,16 @@ function M.spawn(fn, ...)
     error(core.error("ERR_INVALID_ARG_TYPE",
       'The "fn" argument must be of type function. Received ' .. type(fn)), 2)
   end
-  local co = coroutine.create(fn)
+  -- The start is a wait too: a coroutine the script starts by hand before the loop does
+  -- is not started (resumed) a second time.
+  local token, co = {}, nil
+  co = coroutine.create(function(...)
+    if armed[co] == token then armed[co] = nil end
+    return fn(...)
+  end)
+  armed[co] = token
   local args = table.pack(...)
-  core.nextTick(function() resume(co, table.unpack(args, 1, args.n)) end)
+  core.nextTick(function() wake(co, token, table.unpack(args, 1, args.n)) end)
   return co
 end
 
