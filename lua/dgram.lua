@@ -122,8 +122,9 @@ Socket.recvDropped = coro.recvDropped
 Socket.sendAsync = coro.sendAsync
 
 function dgram.createSocket(options, cb)
-  local queue_limits = coro.checkQueueLimits(options) -- before the socket exists
-  local socket = core.createSocket(options)
+  local socket = core.createSocket(options) -- a bad type is the first error, as in Node
+  -- A bad queue option drops the socket (unbound, it is collected).
+  local queue_limits = coro.checkQueueLimits(options)
   if queue_limits then coro.setQueueLimits(socket, queue_limits) end
   if type(cb) == "function" then socket:on("message", cb) end
   return socket

@@ -87,6 +87,10 @@ describe("recvQueueBytes", function()
     end)
   end
 
+  it("a bad type is reported first, as Node checks the type first", function()
+    H.raises("ERR_SOCKET_BAD_TYPE", dgram.createSocket, { type = "udp5", recvQueueBytes = "x" })
+  end)
+
   it("accepts integers >= 1 (an integral float too) and nil", function()
     for _, good in ipairs({ 1, 4096, 65536.0, math.maxinteger }) do
       local s = H.socket({ type = "udp4", recvQueueBytes = good })

@@ -123,8 +123,8 @@ local function check_limit(options, name)
   return limit
 end
 
--- The recvQueueSize and recvQueueBytes options of createSocket: checks them (before the
--- socket exists) and returns what setQueueLimits needs, or nil for the defaults.
+-- The recvQueueSize and recvQueueBytes options of createSocket: checks them and returns
+-- what setQueueLimits needs, or nil for the defaults.
 function M.checkQueueLimits(options)
   if type(options) ~= "table" then return nil end
   local count = check_limit(options, "recvQueueSize")
