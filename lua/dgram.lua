@@ -122,10 +122,10 @@ Socket.recvDropped = coro.recvDropped
 Socket.sendAsync = coro.sendAsync
 
 function dgram.createSocket(options, cb)
-  local socket = core.createSocket(options)
-  if type(options) == "table" and options.recvQueueSize ~= nil then
-    coro.setQueueLimit(socket, options.recvQueueSize)
-  end
+  local socket = core.createSocket(options) -- a bad type is the first error, as in Node
+  -- A bad queue option drops the socket (unbound, it is collected).
+  local queue_limits = coro.checkQueueLimits(options)
+  if queue_limits then coro.setQueueLimits(socket, queue_limits) end
   if type(cb) == "function" then socket:on("message", cb) end
   return socket
 end

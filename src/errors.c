@@ -124,9 +124,13 @@ static int error_tostring(lua_State *L) {
 
 /* dgram.core.error(code, message[, fields]): lets the wrapper raise the same objects. */
 static int error_new(lua_State *L) {
-  const char *code = luaL_checkstring(L, 1);
-  const char *message = luaL_checkstring(L, 2);
-  push_error(L, code, message, NULL, 0, NULL, -1);
+  static const char *const names[] = {"code", "message"};
+  for (int i = 0; i < 2; i++)
+    if (lua_type(L, i + 1) != LUA_TSTRING)
+      return raise_error(L, "ERR_INVALID_ARG_TYPE",
+                         "The \"%s\" argument must be of type string. Received %s",
+                         names[i], type_name(L, i + 1));
+  push_error(L, lua_tostring(L, 1), lua_tostring(L, 2), NULL, 0, NULL, -1);
   if (lua_istable(L, 3)) {
     lua_pushnil(L);
     while (lua_next(L, 3)) {

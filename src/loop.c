@@ -432,7 +432,10 @@ int loop_run(lua_State *L) {
 /* core.nextTick(fn[, a[, b]]): calls fn(a, b) on the next loop turn. */
 int loop_next_tick(lua_State *L) {
   deferred d = {.kind = DEFER_CALL};
-  luaL_checktype(L, 1, LUA_TFUNCTION);
+  if (lua_type(L, 1) != LUA_TFUNCTION)
+    return raise_error(L, "ERR_INVALID_ARG_TYPE",
+                       "The \"callback\" argument must be of type function. Received %s",
+                       type_name(L, 1));
   lua_settop(L, 3);
   lua_pushnil(L);
   lua_insert(L, 1); /* owner, fn, a, b */

@@ -187,7 +187,11 @@ int socket_handlers(lua_State *L, int sidx, int create) {
 }
 
 static int event_index(lua_State *L, int idx) {
-  const char *name = luaL_checkstring(L, idx);
+  if (lua_type(L, idx) != LUA_TSTRING)
+    return raise_error(L, "ERR_INVALID_ARG_TYPE",
+                       "The \"eventName\" argument must be of type string. Received %s",
+                       type_name(L, idx));
+  const char *name = lua_tostring(L, idx);
   for (int i = 0; i < EV_COUNT; i++)
     if (strcmp(name, event_names[i]) == 0) return i;
   return -1;
@@ -209,7 +213,10 @@ static void set_handler(lua_State *L, int sidx, int ev) {
 static int socket_sethandler(lua_State *L) {
   socket_check(L, 1);
   int ev = event_index(L, 2);
-  if (!lua_isnoneornil(L, 3)) luaL_checktype(L, 3, LUA_TFUNCTION);
+  if (!lua_isnoneornil(L, 3) && !lua_isfunction(L, 3))
+    return raise_error(L, "ERR_INVALID_ARG_TYPE",
+                       "The \"listener\" argument must be of type function. Received %s",
+                       type_name(L, 3));
   lua_settop(L, 3);
   if (ev >= 0) set_handler(L, 1, ev);
   return 0;

@@ -13,15 +13,28 @@ EventEmitter.__index = EventEmitter
 
 local origin = setmetatable({}, { __mode = "k" }) -- once-wrapper -> the user's function
 
-local function invalid_arg(name, want, value)
-  local err = {
-    code = "ERR_INVALID_ARG_TYPE",
-    message = ('The "%s" argument must be of type %s. Received %s'):format(name, want,
-      value == nil and "nil" or "type " .. type(value)),
-  }
+local core_error -- dgram.core.error when the core is there (the emitter works without it)
+do
   local ok, core = pcall(require, "dgram.core")
-  if ok and core.error then err = core.error(err.code, err.message) end
-  error(err, 4)
+  if ok and type(core) == "table" then core_error = core.error end
+end
+
+local function raise(code, message)
+  error(core_error and core_error(code, message) or { code = code, message = message }, 4)
+end
+
+-- How Node describes a received value: "type number (42)", "type string ('x')", "nil".
+local function received(value)
+  local t = type(value)
+  if value == nil then return "nil" end
+  if t == "string" then return ("type string ('%s')"):format(value) end
+  if t == "number" or t == "boolean" then return ("type %s (%s)"):format(t, tostring(value)) end
+  return "an instance of " .. t
+end
+
+local function invalid_arg(name, want, value)
+  raise("ERR_INVALID_ARG_TYPE",
+    ('The "%s" argument must be of type %s. Received %s'):format(name, want, received(value)))
 end
 
 local function invalid_listener(value)
@@ -33,11 +46,45 @@ local function check_name(name)
   if type(name) ~= "string" then invalid_arg("eventName", "string", name) end
 end
 
+-- A method called with a dot instead of a colon gets its first argument as self.
+local function not_an_emitter(self)
+  raise("ERR_INVALID_ARG_TYPE",
+    'The "this" argument must be an EventEmitter (a dgram socket or a table made by '
+      .. "dgram.EventEmitter.new). Received " .. received(self)
+      .. "; call the methods with a colon: emitter:on(name, listener)")
+end
+
+local function index_events(object)
+  return object._events
+end
+
+local default_events -- EventEmitter._events, below
+
+-- The listener table of self, after checking that self is an emitter: a table (its own
+-- _events method, or the default one for a plain table, as Node's methods work on any
+-- object) or a userdata with an _events method (a dgram socket).
+local function events_of(self)
+  local t = type(self)
+  if t == "table" then
+    local getter = self._events
+    if getter == default_events or getter == nil then
+      return rawget(self, "_eventlists") or default_events(self)
+    end
+    if type(getter) == "function" then return getter(self) end
+  elseif t == "userdata" then
+    local ok, getter = pcall(index_events, self)
+    if ok and type(getter) == "function" then return getter(self) end
+  end
+  not_an_emitter(self)
+end
+
 function EventEmitter.new(object)
+  if object ~= nil and type(object) ~= "table" then invalid_arg("object", "table", object) end
   return setmetatable(object or {}, EventEmitter)
 end
 
 function EventEmitter:_events()
+  if type(self) ~= "table" then not_an_emitter(self) end
   local events = rawget(self, "_eventlists")
   if not events then
     events = {}
@@ -45,6 +92,7 @@ function EventEmitter:_events()
   end
   return events
 end
+default_events = EventEmitter._events
 
 function EventEmitter._listenerschanged() end
 
@@ -62,14 +110,15 @@ end
 local function set_list(self, name, list)
   local entry = list
   if list and #list <= 1 then entry = list[1] end
-  self:_events()[name] = entry
-  self:_listenerschanged(name, entry)
+  events_of(self)[name] = entry
+  local changed = self._listenerschanged
+  if changed ~= nil then changed(self, name, entry) end
 end
 
 local function add(self, name, fn, prepend)
+  local events = events_of(self)
   check_name(name)
   if type(fn) ~= "function" then invalid_listener(fn) end
-  local events = self:_events()
   if events.newListener then self:emit("newListener", name, origin[fn] or fn) end
   local old = events[name]
   local list = { prepend and fn or nil }
@@ -101,12 +150,14 @@ function EventEmitter:prependListener(name, fn)
 end
 
 function EventEmitter:once(name, fn)
+  events_of(self)
   check_name(name)
   if type(fn) ~= "function" then invalid_listener(fn) end
   return add(self, name, once_wrapper(self, name, fn), false)
 end
 
 function EventEmitter:prependOnceListener(name, fn)
+  events_of(self)
   check_name(name)
   if type(fn) ~= "function" then invalid_listener(fn) end
   return add(self, name, once_wrapper(self, name, fn), true)
@@ -114,9 +165,10 @@ end
 
 -- Removes the most recently added instance of fn (or of a once-wrapper around it).
 function EventEmitter:removeListener(name, fn)
+  local events = events_of(self)
   check_name(name)
   if type(fn) ~= "function" then invalid_listener(fn) end
-  local old = self:_events()[name]
+  local old = events[name]
   for i = count(old), 1, -1 do
     local l = at(old, i)
     if l == fn or origin[l] == fn then
@@ -125,7 +177,7 @@ function EventEmitter:removeListener(name, fn)
         if j ~= i then list[#list + 1] = at(old, j) end
       end
       set_list(self, name, list)
-      if self:_events().removeListener then self:emit("removeListener", name, origin[l] or l) end
+      if events_of(self).removeListener then self:emit("removeListener", name, origin[l] or l) end
       break
     end
   end
@@ -134,24 +186,37 @@ end
 EventEmitter.off = EventEmitter.removeListener
 
 function EventEmitter:removeAllListeners(name)
+  local events = events_of(self)
   if name ~= nil then
     check_name(name)
     set_list(self, name, nil)
     return self
   end
   local names = {}
-  for n in pairs(self:_events()) do names[#names + 1] = n end
+  for n in pairs(events) do names[#names + 1] = n end
   for _, n in ipairs(names) do set_list(self, n, nil) end
   return self
 end
 
--- Calls each listener of `name` in order; true if there was any. An 'error' with no
--- listener is raised, as Node throws it.
+-- An 'error' emitted with no listener is raised, as Node throws it: an error object (a
+-- table) as it is, any other value wrapped, as Node wraps what is not an Error.
+local function unhandled(err)
+  if type(err) == "table" then error(err, 0) end
+  local message = ("Unhandled error. (%s)"):format(
+    type(err) == "string" and ("'%s'"):format(err) or tostring(err))
+  local obj = core_error and core_error("ERR_UNHANDLED_ERROR", message)
+    or { code = "ERR_UNHANDLED_ERROR", message = message }
+  obj.context = err
+  error(obj, 0)
+end
+
+-- Calls each listener of `name` in order; true if there was any.
 function EventEmitter:emit(name, ...)
+  local entry = events_of(self)
   check_name(name)
-  local entry = self:_events()[name]
+  entry = entry[name]
   if entry == nil then
-    if name == "error" then error((...) or "Unhandled 'error' event", 0) end
+    if name == "error" then unhandled((...)) end
     return false
   end
   if type(entry) == "function" then
@@ -163,7 +228,8 @@ function EventEmitter:emit(name, ...)
 end
 
 function EventEmitter:listeners(name)
-  local entry, out = name ~= nil and self:_events()[name] or nil, {}
+  local events = events_of(self)
+  local entry, out = name ~= nil and events[name] or nil, {}
   for i = 1, count(entry) do
     local l = at(entry, i)
     out[i] = origin[l] or l
@@ -172,18 +238,20 @@ function EventEmitter:listeners(name)
 end
 
 function EventEmitter:rawListeners(name)
-  local entry, out = name ~= nil and self:_events()[name] or nil, {}
+  local events = events_of(self)
+  local entry, out = name ~= nil and events[name] or nil, {}
   for i = 1, count(entry) do out[i] = at(entry, i) end
   return out
 end
 
 function EventEmitter:listenerCount(name)
-  return count(name ~= nil and self:_events()[name] or nil)
+  local events = events_of(self)
+  return count(name ~= nil and events[name] or nil)
 end
 
 function EventEmitter:eventNames()
   local names = {}
-  for n in pairs(self:_events()) do names[#names + 1] = n end
+  for n in pairs(events_of(self)) do names[#names + 1] = n end
   table.sort(names, function(a, b) return tostring(a) < tostring(b) end)
   return names
 end
