@@ -13,6 +13,7 @@ BUILD     = build
 SO        = $(BUILD)/dgram/core.so
 ASAN_SO   = $(BUILD)/asan/dgram/core.so
 HOST      = $(BUILD)/embed-host
+HOST_STATIC = $(BUILD)/embed-host-static
 LIB       = $(BUILD)/libdgram.a
 # Only luaopen_* leave the library: everything else is hidden (and, in libdgram.a, local,
 # so a host's own `type_name` or `push_error` never meets ours).
@@ -26,7 +27,7 @@ export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
 .PHONY: all deps test demo asan valgrind tsan lint format install clean bench bench-quick \
-	lib check-symbols embed-host
+	lib check-symbols embed-host embed-host-static
 
 all: $(SO)
 
@@ -98,6 +99,13 @@ embed-host: $(HOST)
 $(HOST): $(HOST_SRC) $(SO)
 	$(CC) $(CFLAGS) $(WARN) $$(pkg-config --cflags $(PKGS)) $(HOST_SRC) -o $@ \
 	  $$(pkg-config --libs lua5.4) -Wl,-E
+
+# The same host linked with libdgram.a alone (include/dgram.h): no core.so, no Lua files.
+embed-host-static: $(HOST_STATIC)
+
+$(HOST_STATIC): $(HOST_SRC) $(LIB)
+	$(CC) $(CFLAGS) $(WARN) -DDGRAM_STATIC -Iinclude $(HOST_SRC) -o $@ -L$(BUILD) -ldgram \
+	  $$(pkg-config --cflags --libs lua5.4 libuv)
 
 test: deps
 	@$(MAKE) --no-print-directory all embed-host

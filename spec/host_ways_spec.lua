@@ -95,7 +95,8 @@ end
 
 setup(function()
   -- The children need the plain build and the host, whatever this process loaded.
-  assert(H.execute("make -s all embed-host >/dev/null"), "make all embed-host failed")
+  assert(H.execute("make -s all embed-host embed-host-static >/dev/null"),
+    "make all embed-host embed-host-static failed")
 end)
 
 after_each(H.cleanup)
@@ -119,6 +120,20 @@ describe("way 1: dgram.run('nowait') once per frame", function()
     assert.is_true(s.frames >= 16, out) -- one ping per frame, the stop in a frame of its own
     assert.equals(s.frames, s.runs, out) -- nowait: exactly one run per frame
     assert.equals(0, s.wakeups, out)
+  end)
+end)
+
+describe("the C host linked with libdgram.a (include/dgram.h, no core.so)", function()
+  it("runs the same script in both modes, finding no module files", function()
+    for _, mode in ipairs({ "nowait", "poll" }) do
+      -- from /tmp with empty Lua paths: only what is linked in can be loaded
+      local out, code = run_child(("env -C /tmp LUA_PATH=';' LUA_CPATH=';' %s/%s-static " ..
+        "--mode=%s %s/examples/embed/frame_echo.lua 10"):format(os.getenv("PWD"), HOST, mode,
+        os.getenv("PWD")))
+      assert.equals(0, code, out)
+      assert_pings(out, "client got echo: ", 10)
+      assert.equals(mode, summary(out).mode)
+    end
   end)
 end)
 

@@ -13,7 +13,12 @@
  * leave together); on_frame returning false stops the host. The host stops after
  * --seconds when given, else when nothing referenced is left (as dgram.run() would), and
  * on SIGINT/SIGTERM unless the script took them with dgram.onSignal. A script error is
- * printed and the host exits 1. At exit it prints one summary line on stdout. */
+ * printed and the host exits 1. At exit it prints one summary line on stdout.
+ *
+ * Two builds: `make embed-host` loads dgram as lua5.4 would (core.so and the Lua files of
+ * this project); `make embed-host-static` links libdgram.a (DGRAM_STATIC), the way a game
+ * server ships it:  cc host.c -DDGRAM_STATIC -Iinclude -Lbuild -ldgram <Lua and libuv>.
+ */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
@@ -28,6 +33,10 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
+
+#ifdef DGRAM_STATIC /* linked with libdgram.a: make embed-host-static */
+#include "dgram.h"
+#endif
 
 enum host_mode { MODE_NOWAIT, MODE_POLL };
 
@@ -136,6 +145,7 @@ static void report_error(lua_State *L) {
   lua_pop(L, 2);
 }
 
+#ifndef DGRAM_STATIC /* the shared build finds this project's lua/ and build/ */
 /* The project's directory: the host is <root>/build/embed-host. */
 static int project_root(char *root, size_t size) {
   ssize_t n = readlink("/proc/self/exe", root, size - 1);
@@ -164,6 +174,8 @@ static void set_package_paths(lua_State *L) {
   lua_setfield(L, -2, "cpath");
   lua_pop(L, 1);
 }
+
+#endif
 
 /* arg[0] = script, arg[1..] = its arguments, arg[-k] = the host and its options. */
 static void set_arg_table(lua_State *L, int argc, char **argv, int script) {
@@ -213,10 +225,16 @@ static int load_dgram(struct host *h) {
 static int setup(struct host *h, int argc, char **argv) {
   lua_State *L = h->L;
   luaL_openlibs(L);
+#ifndef DGRAM_STATIC
   set_package_paths(L);
+#endif
   set_arg_table(L, argc, argv, h->script_arg);
   lua_pushboolean(L, 1);
   lua_setglobal(L, "HOSTED");
+#ifdef DGRAM_STATIC
+  luaL_requiref(L, "dgram", luaopen_dgram, 0); /* the module and its wrapper, built in */
+  lua_pop(L, 1);
+#endif
   if (load_dgram(h) != 0) return -1;
   return run_script(h, argc, argv);
 }
