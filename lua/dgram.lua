@@ -41,7 +41,9 @@ local function raise(code, message)
 end
 
 for name, fn in pairs(EventEmitter) do
-  if type(fn) == "function" and name ~= "new" and name ~= "_events" then Socket[name] = fn end
+  if type(fn) == "function" and name ~= "new" and name ~= "_events" and name ~= "_oncewrapper" then
+    Socket[name] = fn
+  end
 end
 
 -- The core calls one function per event: the listener itself when there is exactly one
@@ -56,6 +58,16 @@ function Socket:on(name, fn)
   return emitter_on(self, name, fn)
 end
 Socket.addListener = Socket.on
+
+-- A one-time listener (a bind or close callback) goes to the core alone in the same way:
+-- the core drops it before it runs, so it leaves nothing behind, not even a wrapper. Made
+-- into the EventEmitter's once-wrapper if a listener table is made while it waits.
+local emitter_once = EventEmitter.once
+function Socket:once(name, fn)
+  if firsthandler(self, name, fn, true) then return self end
+  return emitter_once(self, name, fn)
+end
+core._setOnceWrapper(EventEmitter._oncewrapper)
 
 function Socket:_listenerschanged(name, entry)
   if not core_events[name] then return end

@@ -150,7 +150,9 @@ struct dgram_socket {
   unsigned fd_bound : 1; /* bound in the kernel ('listening' may still be on its way) */
   unsigned recv_chunks : 5; /* datagrams of the recvmmsg being delivered */
   unsigned has_lookup : 1;  /* the lookup option replaces the resolver */
-  unsigned drained_turn;    /* the loop turn in which a short read emptied the socket */
+  unsigned once_events
+      : EV_COUNT;        /* handlers that are one-time listeners (bit per event) */
+  unsigned drained_turn; /* the loop turn in which a short read emptied the socket */
   struct {
     uint64_t received, sent, send_errors; /* socket:stats() */
   } stats;

@@ -129,6 +129,8 @@ static void push_handler(lua_State *L, int sidx, int ev) {
   }
 }
 
+static void set_handler(lua_State *L, int sidx, int ev);
+
 void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
   if (s->state == SOCK_CLOSED &&
       ev != EV_CLOSE) { /* closed by the script: only 'close' */
@@ -136,6 +138,10 @@ void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
     return;
   }
   push_handler(L, sidx, ev);
+  if (s->once_events & (1u << ev)) { /* a one-time listener kept by the core: it goes */
+    lua_pushnil(L);
+    set_handler(L, sidx, ev);
+  }
   if (lua_isnil(L, -1)) {
     lua_pop(L, 1);
     if (ev == EV_ERROR) { /* Node throws an unhandled 'error' */
@@ -186,6 +192,8 @@ int socket_handlers(lua_State *L, int sidx, int create) {
   return 1;
 }
 
+static const char once_wrapper_key = 'o'; /* registry: the wrapper's once-wrapper maker */
+
 static int event_index(lua_State *L, int idx) {
   if (lua_type(L, idx) != LUA_TSTRING)
     return raise_error(L, "ERR_INVALID_ARG_TYPE",
@@ -197,16 +205,29 @@ static int event_index(lua_State *L, int idx) {
   return -1;
 }
 
-/* Makes the value on the stack top (popped) the core's handler for event ev (>= 0). */
+/* Makes the value on the stack top (popped) the core's handler for event ev (>= 0). The
+ * table of the other events' handlers is dropped once it holds none (a bind callback
+ * that has run leaves nothing behind). */
 static void set_handler(lua_State *L, int sidx, int ev) {
+  ((dgram_socket *)lua_touserdata(L, sidx))->once_events &= ~(1u << ev);
   if (ev == EV_MESSAGE) {
     lua_setiuservalue(L, sidx, UV_MESSAGE);
-  } else {
-    socket_handlers(L, sidx, 1);
-    lua_insert(L, -2);
-    lua_setfield(L, -2, event_names[ev]);
-    lua_pop(L, 1);
+    return;
   }
+  int clearing = lua_isnil(L, -1);
+  socket_handlers(L, sidx, 1);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, event_names[ev]);
+  if (clearing) {
+    lua_pushnil(L);
+    if (lua_next(L, -2) == 0) {
+      lua_pushnil(L);
+      lua_setiuservalue(L, sidx, UV_HANDLERS);
+    } else {
+      lua_pop(L, 2);
+    }
+  }
+  lua_pop(L, 1);
 }
 
 /* socket:_sethandler(event, fn|nil): the one function the core calls for `event`. */
@@ -222,13 +243,16 @@ static int socket_sethandler(lua_State *L) {
   return 0;
 }
 
-/* socket:_firsthandler(event, fn): the wrapper's shortcut for the first listener of a
- * core event on a socket without a listener table (most sockets have one listener, for
- * 'message'): the core's handler is then the only place the listener is kept, and true
- * is returned. Else nothing changes and false is returned. */
+/* socket:_firsthandler(event, fn[, once]): the wrapper's shortcut for the first listener
+ * of a core event on a socket without a listener table (most sockets have one listener,
+ * for 'message', and maybe a bind callback): the core's handler is then the only place
+ * the listener is kept, and true is returned; a `once` listener is dropped by the core
+ * before it runs, leaving nothing behind. Else nothing changes and false is returned. */
 static int socket_firsthandler(lua_State *L) {
-  socket_check(L, 1);
+  dgram_socket *s = socket_check(L, 1);
+  int once = lua_toboolean(L, 4);
   int ev = lua_type(L, 2) == LUA_TSTRING ? event_index(L, 2) : -1;
+  if (once && ev == EV_MESSAGE) ev = -1; /* the receive path calls its handler directly */
   int first = ev >= 0 && lua_type(L, 3) == LUA_TFUNCTION &&
               lua_getiuservalue(L, 1, UV_EVENTS) == LUA_TNIL;
   if (first) {
@@ -238,19 +262,45 @@ static int socket_firsthandler(lua_State *L) {
   if (first) {
     lua_pushvalue(L, 3);
     set_handler(L, 1, ev);
+    if (once) s->once_events |= 1u << ev;
   }
   lua_pushboolean(L, first);
   return 1;
 }
 
+/* A one-time listener the core kept alone (stack top) moves to the listener table: it
+ * becomes the EventEmitter's once-wrapper around it (the function the wrapper registered
+ * with core._setOnceWrapper), which is also the core's handler from now on. */
+static void wrap_once(lua_State *L, int ev) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &once_wrapper_key) != LUA_TFUNCTION) {
+    lua_pop(L, 1); /* no wrapper (the core used alone): an ordinary listener */
+    return;
+  }
+  lua_pushvalue(L, 1);
+  lua_pushstring(L, event_names[ev]);
+  lua_rotate(L, -4, -1); /* maker, socket, name, fn */
+  lua_call(L, 3, 1);
+  lua_pushvalue(L, -1);
+  set_handler(L, 1, ev);
+}
+
+/* core._setOnceWrapper(fn): fn(socket, event, listener) returns the one-time wrapper. */
+static int socket_set_once_wrapper(lua_State *L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_settop(L, 1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &once_wrapper_key);
+  return 0;
+}
+
 /* socket:_events(): the table the wrapper's EventEmitter keeps its listeners in, made on
  * first use with the listeners that _firsthandler gave the core alone. */
 static int socket_events(lua_State *L) {
-  socket_check(L, 1);
+  dgram_socket *s = socket_check(L, 1);
   if (lua_getiuservalue(L, 1, UV_EVENTS) == LUA_TNIL) {
     lua_createtable(L, 0, 1);
     for (int ev = 0; ev < EV_COUNT; ev++) {
       push_handler(L, 1, ev);
+      if (s->once_events & (1u << ev)) wrap_once(L, ev);
       lua_setfield(L, -2, event_names[ev]);
     }
     lua_pushvalue(L, -1);
@@ -421,6 +471,8 @@ void socket_register(lua_State *L) {
   lua_pop(L, 1);
   lua_pushcfunction(L, socket_create);
   lua_setfield(L, -2, "createSocket");
+  lua_pushcfunction(L, socket_set_once_wrapper);
+  lua_setfield(L, -2, "_setOnceWrapper");
 }
 
 /* Adds `fns` to the socket methods (each concern's file registers its own). */

@@ -139,6 +139,7 @@ local function once_wrapper(self, name, fn)
   origin[wrapper] = fn
   return wrapper
 end
+EventEmitter._oncewrapper = once_wrapper
 
 function EventEmitter:on(name, fn)
   return add(self, name, fn, false)
