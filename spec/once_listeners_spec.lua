@@ -2,7 +2,6 @@
 -- the core alone while they are a socket's only listener, they behave as Node's once()
 -- in every other way: listed, removable, in order with later listeners, run once.
 local H = require("helper")
-local dgram = H.dgram
 
 describe("one-time listeners", function()
   after_each(H.cleanup)
