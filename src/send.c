@@ -176,9 +176,9 @@ static void send_pack(lua_State *L, const send_args *a) {
   lua_createtable(L, 4, 0);
   size_t len;
   const char *p = lua_tolstring(L, a->data, &len);
-  if (p != NULL && (a->off != 0 || a->len != len))
+  if (p != NULL && (a->off != 0 || a->len != len) && a->len <= UDP_PAYLOAD_MAX)
     lua_pushlstring(L, p + a->off, a->len);
-  else
+  else /* a slice too long to send is no shorter whole: no copy, the same EMSGSIZE */
     push_data_copy(L, a->data);
   lua_rawseti(L, -2, 1);
   lua_pushinteger(L, a->port);
