@@ -133,4 +133,62 @@ function H.netns_problem()
   return nil
 end
 
+-- Runs `code` in a child lua5.4 (this run's LUA_PATH and LUA_CPATH, arguments `...`) for
+-- what only a fresh process shows (its Lua state closing, a crash); returns whether it
+-- exited with status 0 within `seconds` (default 20, scaled), and what it printed. Under
+-- `make asan` the child gets the sanitizers too (the module needs their runtime).
+function H.child(code, seconds, ...)
+  local function quote(v) return "'" .. tostring(v):gsub("'", "'\\''") .. "'" end
+  local script, out = os.tmpname(), os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write(code)
+  f:close()
+  local preload = ""
+  if os.getenv("DGRAM_ASAN") and os.getenv("LD_PRELOAD") then
+    preload = "LD_PRELOAD=" .. quote(os.getenv("LD_PRELOAD")) .. " "
+  end
+  local args = {}
+  for i, a in ipairs({ ... }) do args[i] = quote(a) end
+  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(preload,
+    (seconds or 20) * H.scale, quote(script), table.concat(args, " "), quote(out)))
+  f = io.open(out)
+  local output = f and f:read("a") or ""
+  if f then f:close() end
+  os.remove(script)
+  os.remove(out)
+  return ok == true, output
+end
+
+-- Calls fn() so that the finalizers of the objects make() leaves as garbage run at the
+-- first allocation inside it: the generational collector, restarted just before, collects
+-- there and runs every pending finalizer at once. Returns what pcall(fn) returns.
+function H.finalize_inside(make, fn)
+  collectgarbage("collect")
+  collectgarbage("generational")
+  collectgarbage("stop")
+  make()
+  collectgarbage("restart")
+  local r = table.pack(pcall(fn))
+  collectgarbage("incremental")
+  collectgarbage("collect") -- the finalizers that did not run inside fn run now
+  return table.unpack(r, 1, r.n)
+end
+
+-- How many descriptors this process has open (Linux).
+function H.open_fds()
+  local p = assert(io.popen("env -u LD_PRELOAD ls /proc/" .. H.pid() .. "/fd"))
+  local n = 0
+  for _ in p:lines() do n = n + 1 end
+  p:close()
+  return n
+end
+
+-- This process's id.
+function H.pid()
+  local f = assert(io.open("/proc/self/stat"))
+  local pid = f:read("n")
+  f:close()
+  return pid
+end
+
 return H

@@ -514,9 +514,11 @@ static void open_loops_remove(dgram_loop *loop) {
   pthread_mutex_unlock(&open_loops_lock);
 }
 
+/* A socket made while the state closes is never finalized: its handle is closed here, and
+ * the socket marked closed, so that a later finalizer cannot close it twice. */
 static void close_leftover(uv_handle_t *h, void *arg) {
   (void)arg;
-  if (!uv_is_closing(h)) uv_close(h, NULL);
+  if (!uv_is_closing(h)) uv_close(h, h->type == UV_UDP ? socket_on_close : NULL);
 }
 
 /* The state is closing: close every handle and let libuv finish, calling no Lua. */

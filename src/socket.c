@@ -62,7 +62,7 @@ void socket_push(lua_State *L, dgram_socket *s) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->self_ref);
 }
 
-static void socket_on_close(uv_handle_t *h) {
+void socket_on_close(uv_handle_t *h) {
   dgram_socket *s = h->data;
   free(h);
   if (s == NULL) return; /* collected, or the state is closing */

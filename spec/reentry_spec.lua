@@ -1,0 +1,202 @@
+-- Lua that runs inside a socket's own call: a finalizer run by an allocation of close,
+-- send, bind or connect, and the metamethods bind(options) runs. Whatever it does to the
+-- socket, the call finds it out: nothing reaches a closing handle, every callback runs
+-- once, no descriptor leaks.
+local H = require("helper")
+
+-- An object whose finalizer calls fn, for H.finalize_inside.
+local function garbage(fn)
+  return function() setmetatable({}, { __gc = fn }) end
+end
+
+-- Counts how often each event is emitted on s.
+local function count_events(s, ...)
+  local n = {}
+  for _, name in ipairs({ ... }) do
+    n[name] = 0
+    s:on(name, function() n[name] = n[name] + 1 end)
+  end
+  return n
+end
+
+describe("a finalizer that closes the socket inside one of its calls", function()
+  after_each(H.cleanup)
+
+  it("inside close(): the socket closes once, 'close' is emitted once, and the finalizer's "
+    .. "close raises ERR_SOCKET_DGRAM_NOT_RUNNING", function()
+      local s = H.bound("udp4")
+      local n = count_events(s, "close")
+      local inner
+      -- the usual wrapper: an object that closes the socket it owns when collected
+      local ok, err = H.finalize_inside(garbage(function()
+        inner = table.pack(pcall(s.close, s))
+      end), function() return s:close() end)
+      assert(ok, tostring(err))
+      assert.is_table(inner, "the finalizer did not run")
+      assert.is_false(inner[1], "the finalizer ran before close(), not inside it")
+      assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", inner[2].code)
+      H.run(1000)
+      assert.equals(1, n.close)
+    end)
+
+  it("inside close(): sends waiting for the implicit bind each get ERR_SOCKET_DGRAM_NOT_RUNNING "
+    .. "once", function()
+      local s = H.socket("udp4")
+      local codes = {}
+      for i = 1, 3 do
+        s:send("m" .. i, 9, "127.0.0.1", function(e, bytes)
+          codes[#codes + 1] = e and e.code or bytes
+        end)
+      end
+      local inner
+      local ok, err = H.finalize_inside(garbage(function()
+        inner = table.pack(pcall(s.close, s))
+      end), function() return s:close() end)
+      assert(ok, tostring(err))
+      assert.is_false(inner[1])
+      H.run(1000)
+      assert.same({ "ERR_SOCKET_DGRAM_NOT_RUNNING", "ERR_SOCKET_DGRAM_NOT_RUNNING",
+        "ERR_SOCKET_DGRAM_NOT_RUNNING" }, codes)
+    end)
+
+  it("inside close(): a send from the finalizer raises ERR_SOCKET_DGRAM_NOT_RUNNING and sends "
+    .. "nothing", function()
+      local r, port = H.bound("udp4")
+      local got = 0
+      r:on("message", function() got = got + 1 end)
+      local s = H.bound("udp4")
+      local inner
+      local ok, err = H.finalize_inside(garbage(function()
+        inner = table.pack(pcall(s.send, s, "late", port, "127.0.0.1"))
+      end), function() return s:close() end)
+      assert(ok, tostring(err))
+      assert.is_false(inner[1])
+      assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", inner[2].code)
+      H.quiet(50)
+      assert.equals(0, got)
+    end)
+
+  it("inside send() on an unbound socket: send raises ERR_SOCKET_DGRAM_NOT_RUNNING, its "
+    .. "callback never runs, no descriptor is left open", function()
+      local fds = H.open_fds()
+      local s = H.socket("udp4")
+      local n = count_events(s, "close", "listening", "error")
+      local cbs = 0
+      local function cb() cbs = cbs + 1 end -- made here: a closure made inside would collect
+      local ok, err = H.finalize_inside(garbage(function() pcall(s.close, s) end), function()
+        return s:send("x", 9, "127.0.0.1", cb)
+      end)
+      assert.is_false(ok)
+      assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err.code)
+      H.run(1000)
+      assert.same({ close = 1, listening = 0, error = 0 }, n)
+      assert.equals(0, cbs)
+      assert.equals(fds, H.open_fds())
+    end)
+
+  it("inside bind(): bind raises ERR_SOCKET_DGRAM_NOT_RUNNING, no 'listening', no descriptor "
+    .. "left open", function()
+      local fds = H.open_fds()
+      local s = H.socket("udp4")
+      local n = count_events(s, "close", "listening", "error")
+      local ok, err = H.finalize_inside(garbage(function() pcall(s.close, s) end), function()
+        return s:bind(0)
+      end)
+      assert.is_false(ok)
+      assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err.code)
+      H.run(1000)
+      assert.same({ close = 1, listening = 0, error = 0 }, n)
+      assert.equals(fds, H.open_fds())
+    end)
+
+  it("inside connect() on an unbound socket: connect raises ERR_SOCKET_DGRAM_NOT_RUNNING, no "
+    .. "'connect', no descriptor left open", function()
+      local fds = H.open_fds()
+      local s = H.socket("udp4")
+      local n = count_events(s, "close", "listening", "connect", "error")
+      local ok, err = H.finalize_inside(garbage(function() pcall(s.close, s) end), function()
+        return s:connect(9, "127.0.0.1")
+      end)
+      assert.is_false(ok)
+      assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err.code)
+      H.run(1000)
+      assert.same({ close = 1, listening = 0, connect = 0, error = 0 }, n)
+      assert.equals(fds, H.open_fds())
+    end)
+end)
+
+describe("bind(options) whose options run Lua on the same socket", function()
+  after_each(H.cleanup)
+
+  -- options whose `port` field is computed by fn (an __index metamethod)
+  local function options(fn)
+    return setmetatable({ address = "127.0.0.1" }, { __index = function(_, key)
+      if key == "port" then return fn() end
+    end })
+  end
+
+  it("that close it: bind raises ERR_SOCKET_DGRAM_NOT_RUNNING, 'close' once, no descriptor "
+    .. "left open", function()
+      local fds = H.open_fds()
+      local s = H.socket("udp4")
+      local n = count_events(s, "close", "listening", "error")
+      H.raises("ERR_SOCKET_DGRAM_NOT_RUNNING", s.bind, s, options(function()
+        s:close()
+        return 0
+      end))
+      H.run(1000)
+      assert.same({ close = 1, listening = 0, error = 0 }, n)
+      assert.equals(fds, H.open_fds())
+    end)
+
+  it("that bind it: bind raises ERR_SOCKET_ALREADY_BOUND; the socket is bound once and kept "
+    .. "alive while it receives, with no reference left to it", function()
+      local got, closed, listening, port = nil, false, 0, nil
+      do
+        local s = H.dgram.createSocket("udp4") -- not H.socket: no reference kept
+        s:on("listening", function()
+          listening = listening + 1
+          port = s:address().port
+        end)
+        s:on("message", function(msg)
+          got = msg
+          s:close()
+        end)
+        s:on("close", function() closed = true end)
+        H.raises("ERR_SOCKET_ALREADY_BOUND", s.bind, s, options(function()
+          s:bind(0, "127.0.0.1")
+          return 0
+        end))
+      end
+      H.run_until(2000, function() return port ~= nil end)
+      collectgarbage("collect") -- an unanchored socket would be collected here
+      collectgarbage("collect")
+      local c = H.socket("udp4")
+      c:send("still here", port, "127.0.0.1")
+      H.run_until(2000, function() return closed end)
+      assert.equals(1, listening)
+      assert.equals("still here", got)
+      assert.is_true(closed)
+    end)
+
+  it("that send on it: bind raises ERR_SOCKET_ALREADY_BOUND; the send's datagram arrives and "
+    .. "its callback runs once", function()
+      local r, port = H.bound("udp4")
+      local got = {}
+      r:on("message", function(msg) got[#got + 1] = msg end)
+      local s = H.socket("udp4")
+      local n = count_events(s, "listening", "error")
+      local results = {}
+      H.raises("ERR_SOCKET_ALREADY_BOUND", s.bind, s, options(function()
+        s:send("from __index", port, "127.0.0.1", function(err, bytes)
+          results[#results + 1] = err and err.code or bytes
+        end)
+        return 0
+      end))
+      H.run_until(2000, function() return #got > 0 and #results > 0 end)
+      H.quiet(50)
+      assert.same({ "from __index" }, got)
+      assert.same({ #"from __index" }, results)
+      assert.same({ listening = 1, error = 0 }, n)
+    end)
+end)
