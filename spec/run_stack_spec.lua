@@ -11,7 +11,10 @@ local function with_stack_used(n, fn)
     for i = #filler + 1, n do filler[i] = i end
   end
   return pcall(function()
-    return (function(...) return fn() end)(table.unpack(filler, 1, n))
+    -- the n values are this function's arguments, on the stack while fn runs
+    return (function(...) -- luacheck: no unused
+      return fn()
+    end)(table.unpack(filler, 1, n))
   end)
 end
 
