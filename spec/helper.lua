@@ -160,15 +160,20 @@ function H.child(code, seconds, ...)
 end
 
 -- Calls fn() so that the finalizers of the objects make() leaves as garbage run at the
--- first allocation inside it: the generational collector, restarted just before, collects
--- there and runs every pending finalizer at once. Returns what pcall(fn) returns.
+-- first allocation inside it: the generational collector, entered afresh (a full
+-- collection) and restarted just before, makes a minor collection there, which runs every
+-- pending finalizer at once. H.in_call is true while fn runs, for the finalizers to see.
+-- Returns what pcall(fn) returns.
 function H.finalize_inside(make, fn)
+  collectgarbage("incremental")
   collectgarbage("collect")
   collectgarbage("generational")
   collectgarbage("stop")
   make()
   collectgarbage("restart")
+  H.in_call = true
   local r = table.pack(pcall(fn))
+  H.in_call = false
   collectgarbage("incremental")
   collectgarbage("collect") -- the finalizers that did not run inside fn run now
   return table.unpack(r, 1, r.n)

@@ -4,9 +4,21 @@
 -- once, no descriptor leaks.
 local H = require("helper")
 
--- An object whose finalizer calls fn, for H.finalize_inside.
+-- For H.finalize_inside: an object whose finalizer calls fn, and notes where it ran.
+local ran_inside
 local function garbage(fn)
-  return function() setmetatable({}, { __gc = fn }) end
+  ran_inside = nil
+  return function()
+    setmetatable({}, { __gc = function()
+      ran_inside = H.in_call
+      fn()
+    end })
+  end
+end
+
+-- The finalizer ran inside the call, not before or after it.
+local function assert_ran_inside()
+  assert.is_true(ran_inside, "the finalizer did not run inside the call")
 end
 
 -- Counts how often each event is emitted on s.
@@ -31,6 +43,7 @@ describe("a finalizer that closes the socket inside one of its calls", function(
       local ok, err = H.finalize_inside(garbage(function()
         inner = table.pack(pcall(s.close, s))
       end), function() return s:close() end)
+      assert_ran_inside()
       assert(ok, tostring(err))
       assert.is_table(inner, "the finalizer did not run")
       assert.is_false(inner[1], "the finalizer ran before close(), not inside it")
@@ -52,6 +65,7 @@ describe("a finalizer that closes the socket inside one of its calls", function(
       local ok, err = H.finalize_inside(garbage(function()
         inner = table.pack(pcall(s.close, s))
       end), function() return s:close() end)
+      assert_ran_inside()
       assert(ok, tostring(err))
       assert.is_false(inner[1])
       H.run(1000)
@@ -69,6 +83,7 @@ describe("a finalizer that closes the socket inside one of its calls", function(
       local ok, err = H.finalize_inside(garbage(function()
         inner = table.pack(pcall(s.send, s, "late", port, "127.0.0.1"))
       end), function() return s:close() end)
+      assert_ran_inside()
       assert(ok, tostring(err))
       assert.is_false(inner[1])
       assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", inner[2].code)
@@ -86,6 +101,7 @@ describe("a finalizer that closes the socket inside one of its calls", function(
       local ok, err = H.finalize_inside(garbage(function() pcall(s.close, s) end), function()
         return s:send("x", 9, "127.0.0.1", cb)
       end)
+      assert_ran_inside()
       assert.is_false(ok)
       assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err.code)
       H.run(1000)
@@ -102,6 +118,7 @@ describe("a finalizer that closes the socket inside one of its calls", function(
       local ok, err = H.finalize_inside(garbage(function() pcall(s.close, s) end), function()
         return s:bind(0)
       end)
+      assert_ran_inside()
       assert.is_false(ok)
       assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err.code)
       H.run(1000)
@@ -117,6 +134,7 @@ describe("a finalizer that closes the socket inside one of its calls", function(
       local ok, err = H.finalize_inside(garbage(function() pcall(s.close, s) end), function()
         return s:connect(9, "127.0.0.1")
       end)
+      assert_ran_inside()
       assert.is_false(ok)
       assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err.code)
       H.run(1000)
