@@ -163,7 +163,7 @@ end
 -- first allocation inside it: the generational collector, entered afresh (a full
 -- collection) and restarted just before, makes a minor collection there, which runs every
 -- pending finalizer at once. H.in_call is true while fn runs, for the finalizers to see.
--- Returns what pcall(fn) returns.
+-- Returns pcall(fn)'s status and fn's first result or error.
 function H.finalize_inside(make, fn)
   collectgarbage("incremental")
   collectgarbage("collect")
@@ -172,11 +172,11 @@ function H.finalize_inside(make, fn)
   make()
   collectgarbage("restart")
   H.in_call = true
-  local r = table.pack(pcall(fn))
+  local ok, result = pcall(fn) -- nothing here allocates but fn
   H.in_call = false
   collectgarbage("incremental")
   collectgarbage("collect") -- the finalizers that did not run inside fn run now
-  return table.unpack(r, 1, r.n)
+  return ok, result
 end
 
 -- How many descriptors this process has open (Linux).

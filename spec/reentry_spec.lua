@@ -90,57 +90,64 @@ describe("a finalizer that closes the socket inside one of its calls", function(
       H.quiet(50)
       assert.equals(0, got)
     end)
+end)
 
-  it("inside send() on an unbound socket: send raises ERR_SOCKET_DGRAM_NOT_RUNNING, its "
-    .. "callback never runs, no descriptor is left open", function()
-      local fds = H.open_fds()
-      local s = H.socket("udp4")
-      local n = count_events(s, "close", "listening", "error")
-      local cbs = 0
-      local function cb() cbs = cbs + 1 end -- made here: a closure made inside would collect
-      local ok, err = H.finalize_inside(garbage(function() pcall(s.close, s) end), function()
-        return s:send("x", 9, "127.0.0.1", cb)
-      end)
-      assert_ran_inside()
-      assert.is_false(ok)
-      assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err.code)
-      H.run(1000)
-      assert.same({ close = 1, listening = 0, error = 0 }, n)
-      assert.equals(0, cbs)
-      assert.equals(fds, H.open_fds())
-    end)
+-- In a child lua5.4, whose fresh Lua state allocates at known places: there the first
+-- allocation inside send, bind or connect on an unbound socket is the implicit bind's.
+-- (Here, strings that other specs keep alive are reused without an allocation.)
+local window = [[
+  local H = require("helper")
+  local s = H.dgram.createSocket("udp4")
+  local fds = H.open_fds()
+  local n = { close = 0, listening = 0, connect = 0, error = 0 }
+  for name in pairs(n) do s:on(name, function() n[name] = n[name] + 1 end) end
+  local cbs = {}
+  local function cb(err) cbs[#cbs + 1] = err and err.code or "sent" end
+  -- the core's bind and connect, which the wrapper's call after checking its arguments in
+  -- Lua (where a finalizer would run first)
+  local function core_of(method, name)
+    for i = 1, math.huge do
+      local k, v = debug.getupvalue(method, i)
+      if k == name then return v end
+      assert(k, name)
+    end
+  end
+  local bind, connect = core_of(s.bind, "core_bind"), core_of(s.connect, "core_connect")
+  local calls = {
+    send = function() return s:send("x", 9, "127.0.0.1", cb) end,
+    bind = function() return bind(s, 0) end,
+    connect = function() return connect(s, 9, "127.0.0.1") end,
+  }
+  local inside
+  local function make()
+    setmetatable({}, { __gc = function()
+      inside = H.in_call
+      pcall(s.close, s)
+    end })
+  end
+  -- Growing the stack would collect (and finalize) before the call's C code runs: it is
+  -- grown first, and with 300 values on it the collections keep room enough for the call.
+  select("#", table.unpack({}, 1, 2000))
+  local ok, err = (function(...) -- luacheck: no unused
+    return H.finalize_inside(make, calls[arg[1] ])
+  end)(table.unpack({}, 1, 300))
+  H.dgram.run()
+  print(("finalizer inside: %s; %s; callbacks: %s; close %d, listening %d, connect %d, "
+    .. "error %d; descriptors left: %d"):format(tostring(inside),
+    ok and "returned" or "raised " .. tostring(err.code), table.concat(cbs, " "), n.close,
+    n.listening, n.connect, n.error, H.open_fds() - fds))
+]]
 
-  it("inside bind(): bind raises ERR_SOCKET_DGRAM_NOT_RUNNING, no 'listening', no descriptor "
-    .. "left open", function()
-      local fds = H.open_fds()
-      local s = H.socket("udp4")
-      local n = count_events(s, "close", "listening", "error")
-      local ok, err = H.finalize_inside(garbage(function() pcall(s.close, s) end), function()
-        return s:bind(0)
+describe("a finalizer that closes the socket inside the implicit bind of a call", function()
+  for _, call in ipairs({ "send", "bind", "connect" }) do
+    it(call .. "() raises ERR_SOCKET_DGRAM_NOT_RUNNING, no callback runs, 'close' is emitted "
+      .. "once, no descriptor is left open (child lua5.4)", function()
+        local ok, out = H.child(window, 20, call)
+        assert.is_true(ok, out)
+        assert.equals("finalizer inside: true; raised ERR_SOCKET_DGRAM_NOT_RUNNING; callbacks: ; "
+          .. "close 1, listening 0, connect 0, error 0; descriptors left: 0\n", out)
       end)
-      assert_ran_inside()
-      assert.is_false(ok)
-      assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err.code)
-      H.run(1000)
-      assert.same({ close = 1, listening = 0, error = 0 }, n)
-      assert.equals(fds, H.open_fds())
-    end)
-
-  it("inside connect() on an unbound socket: connect raises ERR_SOCKET_DGRAM_NOT_RUNNING, no "
-    .. "'connect', no descriptor left open", function()
-      local fds = H.open_fds()
-      local s = H.socket("udp4")
-      local n = count_events(s, "close", "listening", "connect", "error")
-      local ok, err = H.finalize_inside(garbage(function() pcall(s.close, s) end), function()
-        return s:connect(9, "127.0.0.1")
-      end)
-      assert_ran_inside()
-      assert.is_false(ok)
-      assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err.code)
-      H.run(1000)
-      assert.same({ close = 1, listening = 0, connect = 0, error = 0 }, n)
-      assert.equals(fds, H.open_fds())
-    end)
+  end
 end)
 
 describe("bind(options) whose options run Lua on the same socket", function()
