@@ -27,7 +27,7 @@ export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
 .PHONY: all deps test demo asan valgrind tsan lint format install clean bench bench-quick \
-	lib check-symbols embed-host embed-host-static
+	lib check-symbols embed-host embed-host-static slow-specs
 
 all: $(SO)
 
@@ -114,6 +114,11 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh examples/demo.sh
+
+# Specs too slow or memory-hungry for `make test` (a 4 GiB message).
+slow-specs: deps
+	@$(MAKE) --no-print-directory all
+	$(BUSTED) --pattern=_slow spec/slow
 
 # The same specs with AddressSanitizer + UBSan loaded into lua5.4.
 asan: deps

@@ -194,4 +194,67 @@ function H.netns_problem()
   return nil
 end
 
+-- Runs `code` in a child lua5.4 (this run's LUA_PATH and LUA_CPATH, arguments `...`) for
+-- what only a fresh process shows (its Lua state closing, a crash); returns whether it
+-- exited with status 0 within `seconds` (default 20, scaled), and what it printed. Under
+-- `make asan` the child gets the sanitizers too (the module needs their runtime).
+function H.child(code, seconds, ...)
+  local function quote(v) return "'" .. tostring(v):gsub("'", "'\\''") .. "'" end
+  local script, out = os.tmpname(), os.tmpname()
+  local f = assert(io.open(script, "w"))
+  f:write(code)
+  f:close()
+  local preload = ""
+  if os.getenv("DGRAM_ASAN") and os.getenv("LD_PRELOAD") then
+    preload = "LD_PRELOAD=" .. quote(os.getenv("LD_PRELOAD")) .. " "
+  end
+  local args = {}
+  for i, a in ipairs({ ... }) do args[i] = quote(a) end
+  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(preload,
+    (seconds or 20) * H.scale, quote(script), table.concat(args, " "), quote(out)))
+  f = io.open(out)
+  local output = f and f:read("a") or ""
+  if f then f:close() end
+  os.remove(script)
+  os.remove(out)
+  return ok == true, output
+end
+
+-- Calls fn() so that the finalizers of the objects make() leaves as garbage run at the
+-- first allocation inside it: the generational collector, entered afresh (a full
+-- collection) and restarted just before, makes a minor collection there, which runs every
+-- pending finalizer at once. H.in_call is true while fn runs, for the finalizers to see.
+-- Returns pcall(fn)'s status and fn's first result or error.
+function H.finalize_inside(make, fn)
+  collectgarbage("incremental")
+  collectgarbage("collect")
+  collectgarbage("generational")
+  collectgarbage("stop")
+  make()
+  collectgarbage("restart")
+  H.in_call = true
+  local ok, result = pcall(fn) -- nothing here allocates but fn
+  H.in_call = false
+  collectgarbage("incremental")
+  collectgarbage("collect") -- the finalizers that did not run inside fn run now
+  return ok, result
+end
+
+-- How many descriptors this process has open (Linux).
+function H.open_fds()
+  local p = assert(io.popen("env -u LD_PRELOAD ls /proc/" .. H.pid() .. "/fd"))
+  local n = 0
+  for _ in p:lines() do n = n + 1 end
+  p:close()
+  return n
+end
+
+-- This process's id.
+function H.pid()
+  local f = assert(io.open("/proc/self/stat"))
+  local pid = f:read("n")
+  f:close()
+  return pid
+end
+
 return H

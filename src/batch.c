@@ -92,6 +92,7 @@ int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t 
     batch_flush(L, s->loop);
     if (buf == NULL || uv_udp_get_send_queue_count(s->handle) != 0) return 0;
   }
+  if (s->state == SOCK_CLOSED) return 0; /* by a finalizer the table or flush ran */
   batch_msg *m = &b->msgs[b->n];
   m->s = s;
   m->buf = *buf;

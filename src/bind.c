@@ -59,6 +59,22 @@ static void bind_complete(lua_State *L, const deferred *d, int sidx) {
   if (s->state != SOCK_CLOSED) socket_flush_waiting(L, s, sidx);
 }
 
+/* The bind failed with the error on the stack top (popped): the operations waiting for
+ * it get the error, 'error' follows and the socket is unbound again. A finalizer run by
+ * an allocation here may close the socket (close then keeps the anchor) or bind it
+ * again (the new bind keeps it). */
+static void bind_failed(lua_State *L, dgram_socket *s, int sidx) {
+  if (s->state == SOCK_CLOSED) { /* closed while the error was made: 'close' says it */
+    lua_pop(L, 1);
+    return;
+  }
+  s->state = SOCK_UNBOUND;
+  socket_drop_waiting(L, s, sidx, lua_gettop(L));
+  socket_defer_emit(L, s, sidx, EV_ERROR, 1);
+  if (s->state == SOCK_UNBOUND)
+    socket_release(L, s); /* the queued 'error' keeps it alive until emitted */
+}
+
 /* Binds to an IP literal now; 'listening' or 'error' follow on the next turn. */
 static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int port) {
   dgram_addr addr;
@@ -70,11 +86,8 @@ static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int
   if (rc == 0) rc = uv_udp_bind(s->handle, &addr.sa, flags);
   if (rc == 0) rc = apply_buffer_sizes(s, &syscall);
   if (rc != 0) {
-    s->state = SOCK_UNBOUND;
     push_uv_error(L, rc, syscall, ip, port > 0 ? port : -1);
-    socket_drop_waiting(L, s, sidx, lua_gettop(L));
-    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
-    socket_release(L, s); /* the queued 'error' keeps it alive until emitted */
+    bind_failed(L, s, sidx);
     return;
   }
   s->fd_bound = 1;
@@ -88,32 +101,32 @@ static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int
 static void bind_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int extra) {
   if (s->state == SOCK_CLOSED) return;
   if (!ok) {
-    s->state = SOCK_UNBOUND;
-    socket_drop_waiting(L, s, sidx, lua_gettop(L));
-    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
-    socket_release(L, s);
+    bind_failed(L, s, sidx);
     return;
   }
   bind_to(L, s, sidx, lua_tostring(L, -1), (int)lua_tointeger(L, extra));
 }
 
-/* Starts binding: the address at addr_idx (nil: any) and port. */
-static void bind_start(lua_State *L, dgram_socket *s, int sidx, int addr_idx, int port) {
+/* Starts binding: the address at addr_idx (nil: any) and port. Returns 0 when a
+ * finalizer run by the allocation here closed or bound the socket first. */
+static int bind_start(lua_State *L, dgram_socket *s, int sidx, int addr_idx, int port) {
   const char *addr = lua_tostring(L, addr_idx);
   if (addr == NULL || *addr == '\0') {
     lua_pushstring(L, any_address(s));
     lua_replace(L, addr_idx);
     addr = lua_tostring(L, addr_idx);
   }
+  if (s->state != SOCK_UNBOUND) return 0;
   s->state = SOCK_BINDING;
   socket_anchor(L, s, sidx);
   if (!resolve_needed(s, addr)) {
     bind_to(L, s, sidx, addr, port);
-    return;
+    return 1;
   }
   lua_pushinteger(L, port);
   resolve_start(L, s, sidx, addr_idx, bind_resolved, lua_gettop(L));
   lua_pop(L, 1);
+  return 1;
 }
 
 void socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx) {
@@ -122,16 +135,24 @@ void socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx) {
   lua_pop(L, 1);
 }
 
-/* socket:bind([port][, address]) or socket:bind(options); the wrapper takes callbacks. */
+static void check_unbound(lua_State *L, const dgram_socket *s) {
+  if (s->state == SOCK_CLOSED) raise_not_running(L);
+  if (s->state != SOCK_UNBOUND)
+    raise_error(L, "ERR_SOCKET_ALREADY_BOUND", "Socket is already bound");
+}
+
+/* socket:bind([port][, address]) or socket:bind(options); the wrapper takes callbacks.
+ * Reading the options may run metamethods that close, bind or send on this socket: the
+ * state is checked again once they have run. */
 static int socket_bind(lua_State *L) {
   dgram_socket *s = socket_check_open(L, 1);
   luaL_checkstack(L, 48, NULL);
-  if (s->state != SOCK_UNBOUND)
-    return raise_error(L, "ERR_SOCKET_ALREADY_BOUND", "Socket is already bound");
+  check_unbound(L, s);
   lua_settop(L, 3);
   if (lua_istable(L, 2)) {
     lua_getfield(L, 2, "port");
     lua_getfield(L, 2, "address");
+    check_unbound(L, s);
   } else {
     lua_pushvalue(L, 2);
     lua_pushvalue(L, 3);
@@ -143,7 +164,7 @@ static int socket_bind(lua_State *L) {
                        "The \"address\" argument must be of type string. Received %s",
                        type_name(L, addr_idx));
   if (!lua_isnil(L, addr_idx)) address_check_arg(L, addr_idx, "address");
-  bind_start(L, s, 1, addr_idx, port);
+  if (!bind_start(L, s, 1, addr_idx, port)) check_unbound(L, s);
   lua_settop(L, 1);
   return 1;
 }

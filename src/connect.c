@@ -110,6 +110,7 @@ static int socket_connect(lua_State *L) {
     connect_start(L, s, 1, 3, port, cb);
   } else {
     s->connect_state = DISCONNECTED; /* the implicit bind failed: 'error' follows */
+    if (s->state == SOCK_CLOSED) return raise_not_running(L); /* by a finalizer it ran */
   }
   return 0;
 }

@@ -174,6 +174,8 @@ void socket_anchor(lua_State *L, dgram_socket *s, int sidx);
 void socket_release(lua_State *L, dgram_socket *s);
 void socket_push(lua_State *L, dgram_socket *s);
 void socket_close_now(lua_State *L, dgram_socket *s, int sidx);
+/* The close callback of a socket's handle: frees it and marks the socket closed. */
+void socket_on_close(uv_handle_t *h);
 /* Emits `ev` with the nargs values on the stack top (popped); the socket is at sidx. */
 void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs);
 /* Queues `ev` for a later loop turn; pops nargs (0..2) values. */

@@ -12,10 +12,15 @@ static const char loop_key = 0; /* its address is the registry key */
 
 #define VALUES_PER_ITEM 4
 
+/* A finalizer may use the module while the state closes, after the loop's own __gc: the
+ * loop's memory stays until the state is freed, but what it owned is gone. */
 dgram_loop *loop_get(lua_State *L) {
   lua_rawgetp(L, LUA_REGISTRYINDEX, &loop_key);
   dgram_loop *loop = lua_touserdata(L, -1);
   lua_pop(L, 1);
+  if (loop != NULL && loop->closing)
+    raise_error(L, "ERR_SOCKET_DGRAM_NOT_RUNNING",
+                "Not running: dgram's loop is gone, the Lua state is closing");
   return loop;
 }
 
@@ -391,6 +396,12 @@ int loop_run(lua_State *L) {
   if (loop->L != NULL)
     return raise_error(L, "ERR_INVALID_STATE",
                        "dgram.run cannot run the loop from a callback");
+  /* Without this room every callback would be skipped (loop_state) and run never end. */
+  if (!lua_checkstack(L, SLOT_COUNT + CALLBACK_STACK))
+    return raise_error(L, "ERR_OUT_OF_RANGE",
+                       "dgram.run needs %d free Lua stack slots for its callbacks: the "
+                       "stack is nearly full",
+                       SLOT_COUNT + CALLBACK_STACK);
   push_run_slots(L);
   loop->slots = lua_gettop(L) - SLOT_COUNT + 1;
   int top = lua_gettop(L);
@@ -510,9 +521,11 @@ void loop_free_req(dgram_loop *loop, void *req) {
 
 /* ---- the loop's lifetime ----------------------------------------------------------- */
 
+/* A socket made while the state closes is never finalized: its handle is closed here, and
+ * the socket marked closed, so that a later finalizer cannot close it twice. */
 static void close_leftover(uv_handle_t *h, void *arg) {
   (void)arg;
-  if (!uv_is_closing(h)) uv_close(h, NULL);
+  if (!uv_is_closing(h)) uv_close(h, h->type == UV_UDP ? socket_on_close : NULL);
 }
 
 /* The state is closing: close every handle and let libuv finish, calling no Lua. */
@@ -526,11 +539,15 @@ static int loop_gc(lua_State *L) {
   signal_free(loop);
   free(loop->slab);
   free(loop->queue);
+  loop->slab = NULL;
+  loop->queue = NULL;
+  loop->queue_cap = loop->queue_len = 0;
   batch_free(loop);
   for (struct free_req *r = loop->free_reqs, *next; r; r = next) {
     next = r->next;
     free(r);
   }
+  loop->free_reqs = NULL;
   return 0;
 }
 

@@ -67,9 +67,15 @@ static void send_done(uv_udp_send_t *req, int status) {
 
 /* ---- sending now ------------------------------------------------------------------- */
 
+/* No UDP datagram carries more (IPv6's limit; the kernel enforces IPv4's 65507). */
+#define UDP_PAYLOAD_MAX (65535 - 8)
+
+/* Points bufs at the datagram's bytes; returns how many, or 0 when it is longer than a
+ * datagram can be: libuv takes 32-bit lengths, so that is decided before any cast. */
 static size_t fill_bufs(lua_State *L, const send_args *a, uv_buf_t *bufs) {
-  size_t n = 0;
+  size_t n = 0, total = 0;
   if (lua_type(L, a->data) == LUA_TSTRING) {
+    if (a->len > UDP_PAYLOAD_MAX) return 0;
     bufs[n++] = uv_buf_init((char *)lua_tostring(L, a->data) + a->off, (unsigned)a->len);
   } else {
     lua_Integer count = (lua_Integer)lua_rawlen(L, a->data);
@@ -78,11 +84,21 @@ static size_t fill_bufs(lua_State *L, const send_args *a, uv_buf_t *bufs) {
       lua_rawgeti(L, a->data, i);
       const char *p = lua_tolstring(L, -1, &len);
       lua_pop(L, 1); /* the array keeps it alive */
+      if (len > UDP_PAYLOAD_MAX || (total += len) > UDP_PAYLOAD_MAX) return 0;
       bufs[n++] = uv_buf_init((char *)p, (unsigned)len);
     }
     if (n == 0) bufs[n++] = uv_buf_init("", 0);
   }
   return n;
+}
+
+/* A finalizer run by an allocation since send() checked the state may have closed the
+ * socket: then the send is told so instead of reaching a closing handle. */
+static int closed_meanwhile(lua_State *L, dgram_socket *s, int sidx, int cb) {
+  if (s->state != SOCK_CLOSED) return 0;
+  push_not_running(L);
+  socket_fail(L, s, sidx, cb);
+  return 1;
 }
 
 static void push_data_copy(lua_State *L, int data) {
@@ -108,8 +124,13 @@ static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a
     socket_fail(L, s, sidx, a->cb);
     return;
   }
+  if (n == 0) {
+    send_report(L, s, sidx, a->cb, UV_EMSGSIZE, dest);
+    return;
+  }
   int is_string = lua_type(L, a->data) == LUA_TSTRING; /* a table could change */
   if (batch_add(L, s, sidx, a->data, is_string ? &bufs[0] : NULL, a->cb, dest)) return;
+  if (closed_meanwhile(L, s, sidx, a->cb)) return;
   int rc = uv_udp_try_send(s->handle, bufs, (unsigned)n, dest);
   if (rc != UV_EAGAIN) {
     send_report(L, s, sidx, a->cb, rc, dest);
@@ -122,6 +143,7 @@ static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a
  * referenced until its callback. */
 void send_through_libuv(lua_State *L, dgram_socket *s, int sidx, const uv_buf_t *bufs,
                         size_t n, int data, int cb, const struct sockaddr *dest) {
+  if (closed_meanwhile(L, s, sidx, cb)) return;
   send_req *r = loop_alloc_req(s->loop, sizeof *r);
   if (r == NULL) luaL_error(L, "dgram: out of memory");
   r->bytes = 0;
@@ -154,9 +176,9 @@ static void send_pack(lua_State *L, const send_args *a) {
   lua_createtable(L, 4, 0);
   size_t len;
   const char *p = lua_tolstring(L, a->data, &len);
-  if (p != NULL && (a->off != 0 || a->len != len))
+  if (p != NULL && (a->off != 0 || a->len != len) && a->len <= UDP_PAYLOAD_MAX)
     lua_pushlstring(L, p + a->off, a->len);
-  else
+  else /* a slice too long to send is no shorter whole: no copy, the same EMSGSIZE */
     push_data_copy(L, a->data);
   lua_rawseti(L, -2, 1);
   lua_pushinteger(L, a->port);
@@ -312,9 +334,13 @@ static void push_waiting(lua_State *L, int sidx) {
   lua_remove(L, -2);
 }
 
-static void send_wait(lua_State *L, int sidx, const send_args *a) {
+static void send_wait(lua_State *L, dgram_socket *s, int sidx, const send_args *a) {
   push_waiting(L, sidx);
   send_pack(L, a);
+  if (closed_meanwhile(L, s, sidx, a->cb)) { /* its close took the list already */
+    lua_pop(L, 2);
+    return;
+  }
   lua_rawseti(L, -2, lua_rawlen(L, -2) + 1);
   lua_pop(L, 1);
 }
@@ -436,9 +462,11 @@ static int socket_send(lua_State *L) {
   if (s->state == SOCK_CLOSED) return raise_not_running(L);
   if (s->state == SOCK_UNBOUND) socket_bind_implicit(L, s, 1);
   if (s->state == SOCK_BINDING)
-    send_wait(L, 1, &a);
+    send_wait(L, s, 1, &a);
   else if (s->state == SOCK_BOUND)
     send_dispatch(L, s, 1, &a);
+  else if (s->state == SOCK_CLOSED) /* by a finalizer the implicit bind ran */
+    return raise_not_running(L);
   return 0;
 }
 

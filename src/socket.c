@@ -31,6 +31,7 @@ dgram_socket *socket_check_open(lua_State *L, int idx) {
   dgram_socket *s = socket_check(L, idx);
   if (s->state == SOCK_CLOSED) raise_not_running(L);
   batch_flush(L, s->loop);
+  if (s->state == SOCK_CLOSED) raise_not_running(L); /* by a finalizer the flush ran */
   return s;
 }
 
@@ -61,11 +62,12 @@ void socket_push(lua_State *L, dgram_socket *s) {
   lua_rawgeti(L, LUA_REGISTRYINDEX, s->self_ref);
 }
 
-static void socket_on_close(uv_handle_t *h) {
+void socket_on_close(uv_handle_t *h) {
   dgram_socket *s = h->data;
   free(h);
   if (s == NULL) return; /* collected, or the state is closing */
   s->handle = NULL;
+  s->state = SOCK_CLOSED; /* also when the loop closed it: nothing may use it now */
   lua_State *L = loop_state(s->loop);
   if (L == NULL) return;
   socket_push(L, s);
@@ -74,20 +76,25 @@ static void socket_on_close(uv_handle_t *h) {
   socket_release(L, s); /* the queued 'close' keeps it alive until emitted */
 }
 
+/* Any allocation may run a finalizer that uses the socket: it is marked closed and its
+ * handle closed before anything is allocated, so such a finalizer finds it closed. */
 void socket_close_now(lua_State *L, dgram_socket *s, int sidx) {
   luaL_checkstack(L, 32, NULL);
   batch_flush(L, s->loop);
-  push_not_running(L);
-  socket_drop_waiting(L, s, sidx, lua_gettop(L));
-  lua_pop(L, 1);
+  if (s->state == SOCK_CLOSED) return; /* by a finalizer the flush ran */
   s->state = SOCK_CLOSED;
   socket_anchor(L, s, sidx);
   uv_udp_recv_stop(s->handle);
   uv_close((uv_handle_t *)s->handle, socket_on_close);
+  push_not_running(L);
+  socket_drop_waiting(L, s, sidx, lua_gettop(L));
+  lua_pop(L, 1);
 }
 
+/* A close that finds the socket closed meanwhile by a finalizer has what it asked for. */
 static int socket_close(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check(L, 1);
+  if (s->state == SOCK_CLOSED) return raise_not_running(L);
   socket_close_now(L, s, 1);
   lua_settop(L, 1);
   return 1;
