@@ -7,7 +7,7 @@
 --   send PORT N SIZE cb|nocb          N datagrams to a sink
 --   echo-server                       echo until a 4-byte datagram (prints port= first)
 --   echo-client PORT INFLIGHT SECS SIZE
---   sockets N                         N bound sockets with a 'message' handler
+--   sockets N                         N bound sockets with a 'message' handler and a bind callback
 --   cg-recv K FLOOD SIZE              4 x K/4 datagrams queued by FLOOD, then read (callgrind)
 local lib = require("benchlib")
 local pos, flags = lib.args(arg)
@@ -172,13 +172,14 @@ function modes.sockets(n)
   local r0 = lib.rss()
   local t0 = now()
   local socks = {}
+  local listening = 0
   for i = 1, n do
     local s = api.create()
     api.on(s, handler)
-    api.bind(s, 0)
+    api.bind(s, 0, function() listening = listening + 1 end) -- a bind callback, as Node's
     socks[i] = s
   end
-  run("nowait") -- the 'listening' events
+  while listening < n do run("once") end -- the 'listening' events
   local t1 = now()
   collectgarbage()
   collectgarbage()
