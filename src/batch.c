@@ -332,7 +332,19 @@ void batch_send_now(dgram_loop *loop, const dgram_socket *s) {
   }
 }
 
-void batch_free(dgram_loop *loop) {
+static void batch_send_all_now(dgram_loop *loop) {
+  batch_send_now(loop, NULL);
+}
+
+static void batch_free(dgram_loop *loop) {
   free(loop->batch);
   loop->batch = NULL;
+}
+
+/* The batch leaves at the end of each turn (and when dgram.run or dgram.batch returns),
+ * without a report at exit, and is freed with the loop. */
+void batch_register(lua_State *L) {
+  static const loop_hooks hooks = {
+      .turn_end = batch_flush, .exiting = batch_send_all_now, .closing = batch_free};
+  loop_add_hooks(loop_get(L), &hooks);
 }

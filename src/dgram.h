@@ -23,7 +23,6 @@
  * (owner, fn, arg1, arg2; nil where unused) kept in a table until it runs. */
 enum deferred_kind {
   DEFER_CALL,    /* fn(arg1, arg2), arg2 replaced by `value` when has_value */
-  DEFER_EMIT,    /* emit `event` on the socket (owner) with `value` args: arg1, arg2 */
   DEFER_CONTINUE /* cont(L, item, base): C code with the four values at base..base+3 */
 };
 
@@ -41,7 +40,7 @@ typedef union dgram_addr {
 
 struct deferred {
   unsigned char kind;
-  unsigned char event;
+  unsigned char tag; /* for cont: a small number of its own (a socket's event) */
   unsigned char has_value;
   unsigned char
       nvalues; /* how many of the four Lua values are stored (set by loop_defer) */
@@ -63,6 +62,23 @@ enum run_slot {
 };
 #define LOOP_SLOT(loop, slot) ((loop)->slots + (slot))
 
+typedef struct dgram_loop dgram_loop;
+
+/* What a layer above the loop needs done at the loop's moments; registered once per loop
+ * (loop_add_hooks), so that the loop itself knows nothing of sockets or batches. Any
+ * member may be NULL. */
+typedef struct loop_hooks {
+  void (*turn_end)(lua_State *L, dgram_loop *loop); /* before the loop waits for I/O,
+                                   after each round of deferred callbacks, and when
+                                   dgram.run or the outermost dgram.batch returns */
+  void (*exiting)(dgram_loop *loop);   /* the process exits from this loop's code, or
+                                          the state closes: no Lua */
+  void (*closing)(dgram_loop *loop);   /* the loop is being freed, its handles closed */
+  void (*run_begin)(dgram_loop *loop); /* a blocking dgram.run starts */
+  void (*run_end)(dgram_loop *loop);   /* and ends */
+} loop_hooks;
+#define LOOP_MAX_HOOKS 4
+
 typedef struct dgram_loop {
   uv_loop_t uv;
   lua_State *L;       /* the thread inside dgram.run, NULL outside it */
@@ -73,11 +89,13 @@ typedef struct dgram_loop {
   int queue_ref;      /* registry ref of the table holding deferred items' Lua values */
   deferred *queue;    /* ring of deferred items */
   size_t queue_cap, queue_head, queue_len;
-  uv_idle_t idle;               /* keeps poll from blocking while items wait */
-  uv_check_t check;             /* drains the deferred items */
-  char *slab;                   /* receive buffer shared by every socket of this loop */
-  struct free_req *free_reqs;   /* recycled send requests */
-  struct send_batch *batch;     /* sends of this turn, waiting to leave together */
+  uv_idle_t idle;             /* keeps poll from blocking while items wait */
+  uv_check_t check;           /* drains the deferred items */
+  char *slab;                 /* receive buffer shared by every socket of this loop */
+  struct free_req *free_reqs; /* recycled send requests */
+  struct send_batch *batch;   /* batch.c: sends of this turn, waiting to leave together */
+  const loop_hooks *hooks[LOOP_MAX_HOOKS]; /* what the layers above registered */
+  int nhooks;
   uv_prepare_t prepare;         /* flushes the batch before the loop waits for I/O */
   uv_run_mode run_mode;         /* of the dgram.run in progress */
   unsigned busy_poll_us;        /* dgram.setBusyPoll */
@@ -93,6 +111,7 @@ typedef struct dgram_loop {
   } poll;
 } dgram_loop;
 
+void loop_add_hooks(dgram_loop *loop, const loop_hooks *hooks);
 dgram_loop *loop_get(lua_State *L);
 void loop_open(lua_State *L);
 /* Pushes nothing; stores up to 4 Lua values taken from the stack top (nvalues of them:
@@ -120,9 +139,6 @@ int loop_batch(lua_State *L);
 
 /* ---- signals and watched descriptors (signal.c, watch.c) --------------------------- */
 /* While a blocking dgram.run is in progress, Ctrl-C stops it with "interrupted!". */
-void signal_interrupt_begin(dgram_loop *loop);
-void signal_interrupt_end(dgram_loop *loop);
-void signal_free(dgram_loop *loop);
 void signal_register(lua_State *L);
 void watch_register(lua_State *L);
 void *loop_alloc_req(dgram_loop *loop, size_t size);
@@ -211,7 +227,7 @@ void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
 void send_through_libuv(lua_State *L, dgram_socket *s, int sidx, const uv_buf_t *bufs,
                         size_t n, int data, int cb, const struct sockaddr *dest);
 void batch_flush(lua_State *L, dgram_loop *loop);
-void batch_free(dgram_loop *loop);
+void batch_register(lua_State *L);
 /* The state is closing: sends what the batch holds for s (NULL: all), reporting nothing.
  */
 void batch_send_now(dgram_loop *loop, const dgram_socket *s);

@@ -33,6 +33,28 @@ lua_State *loop_state(dgram_loop *loop) {
   return loop->L;
 }
 
+/* ---- the hooks of the layers above ------------------------------------------------- */
+
+/* Registering the same hooks twice (the module opened again) does nothing. */
+void loop_add_hooks(dgram_loop *loop, const loop_hooks *hooks) {
+  for (int i = 0; i < loop->nhooks; i++)
+    if (loop->hooks[i] == hooks) return;
+  if (loop->nhooks == LOOP_MAX_HOOKS) abort(); /* a static count: a bug here */
+  loop->hooks[loop->nhooks++] = hooks;
+}
+
+static void hooks_turn_end(lua_State *L, dgram_loop *loop) {
+  for (int i = 0; i < loop->nhooks; i++)
+    if (loop->hooks[i]->turn_end) loop->hooks[i]->turn_end(L, loop);
+}
+
+/* exiting, closing, run_begin, run_end: the hooks that take only the loop. */
+#define HOOKS_CALL(loop, member)                                                         \
+  do {                                                                                   \
+    for (int i_ = 0; i_ < (loop)->nhooks; i_++)                                          \
+      if ((loop)->hooks[i_]->member) (loop)->hooks[i_]->member(loop);                    \
+  } while (0)
+
 /* ---- the deferred queue ------------------------------------------------------------ */
 
 static void queue_drain(uv_check_t *check);
@@ -111,13 +133,6 @@ static void run_item(lua_State *L, dgram_loop *loop, const deferred *d, int base
       lua_pushvalue(L, base + 3);
     loop_call(L, loop, 2);
     break;
-  case DEFER_EMIT: {
-    dgram_socket *s = lua_touserdata(L, base);
-    for (int i = 0; i < (int)d->value; i++)
-      lua_pushvalue(L, base + 2 + i);
-    socket_emit(L, s, base, d->event, (int)d->value);
-    break;
-  }
   case DEFER_CONTINUE:
     d->cont(L, d, base);
     break;
@@ -130,7 +145,8 @@ static void queue_drain(uv_check_t *check) {
   lua_State *L = loop_state(loop);
   size_t n = loop->queue_len;
   if (L == NULL) return;
-  batch_flush(L, loop); /* sent during I/O callbacks: they go before the deferred ones */
+  hooks_turn_end(L,
+                 loop); /* sent during I/O callbacks: they leave before deferred ones */
   lua_rawgeti(L, LUA_REGISTRYINDEX, loop->queue_ref);
   int values = lua_gettop(L), base = values + 1;
   unsigned gen = loop->queue_gen;
@@ -155,7 +171,7 @@ static void queue_drain(uv_check_t *check) {
     }
   }
   lua_settop(L, values - 1);
-  batch_flush(L, loop); /* what the callbacks sent leaves now, not after the timers */
+  hooks_turn_end(L, loop); /* what the callbacks sent leaves now, not after the timers */
   if (loop->queue_len == 0) {
     uv_idle_stop(&loop->idle);
     uv_check_stop(&loop->check);
@@ -204,7 +220,7 @@ static void before_poll(uv_prepare_t *prepare) {
   lua_State *L = loop_state(loop);
   if (++loop->turn == 0) loop->turn = 1; /* 0 is no socket's drained_turn */
   if (L == NULL) return;
-  batch_flush(L, loop);
+  hooks_turn_end(L, loop);
   poll_briefly(loop);
   loop->sent = 0;
 }
@@ -322,7 +338,7 @@ static _Thread_local dgram_loop *running_loop;
 static pthread_once_t exit_hook_once = PTHREAD_ONCE_INIT;
 
 static void send_batch_at_exit(void) {
-  if (running_loop != NULL && !running_loop->closing) batch_send_now(running_loop, NULL);
+  if (running_loop != NULL && !running_loop->closing) HOOKS_CALL(running_loop, exiting);
 }
 
 static void install_exit_hook(void) {
@@ -411,14 +427,14 @@ int loop_run(lua_State *L) {
   if (mode == UV_RUN_NOWAIT) {
     run_nowait(loop);
   } else {
-    signal_interrupt_begin(loop); /* Ctrl-C must not wait for the next datagram */
+    HOOKS_CALL(loop, run_begin); /* Ctrl-C must not wait for the next datagram */
     if (mode == UV_RUN_ONCE)
       run_once(loop);
     else
       uv_run(&loop->uv, UV_RUN_DEFAULT);
-    signal_interrupt_end(loop);
+    HOOKS_CALL(loop, run_end);
   }
-  batch_flush(L, loop);
+  hooks_turn_end(L, loop);
   loop_enter(outer);
   loop->L = NULL;
   loop->run_mode = UV_RUN_DEFAULT;
@@ -495,7 +511,7 @@ int loop_batch(lua_State *L) {
   dgram_loop *outer = loop_enter(loop);
   int status = lua_pcall(L, lua_gettop(L) - 1, LUA_MULTRET, 0);
   loop_enter(outer);
-  if (--loop->batching == 0 && loop->L == NULL) batch_flush(L, loop);
+  if (--loop->batching == 0 && loop->L == NULL) hooks_turn_end(L, loop);
   if (status != LUA_OK) return lua_error(L);
   return lua_gettop(L);
 }
@@ -532,17 +548,16 @@ static void close_leftover(uv_handle_t *h, void *arg) {
 static int loop_gc(lua_State *L) {
   dgram_loop *loop = lua_touserdata(L, 1);
   loop->closing = 1;
-  batch_send_now(loop, NULL);
+  HOOKS_CALL(loop, exiting);
   uv_walk(&loop->uv, close_leftover, NULL);
   uv_run(&loop->uv, UV_RUN_DEFAULT);
   uv_loop_close(&loop->uv);
-  signal_free(loop);
+  HOOKS_CALL(loop, closing);
   free(loop->slab);
   free(loop->queue);
   loop->slab = NULL;
   loop->queue = NULL;
   loop->queue_cap = loop->queue_len = 0;
-  batch_free(loop);
   for (struct free_req *r = loop->free_reqs, *next; r; r = next) {
     next = r->next;
     free(r);

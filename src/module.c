@@ -17,6 +17,7 @@ DGRAM_EXPORT int luaopen_dgram_core(lua_State *L) {
                                        {"batch", loop_batch},
                                        {NULL, NULL}};
   loop_open(L);
+  batch_register(L);
   luaL_newlib(L, functions);
   errors_register(L);
   socket_register(L);

@@ -65,7 +65,7 @@ static void on_interrupt(uv_signal_t *h, int signum) {
   loop_fail(L, loop);
 }
 
-void signal_interrupt_begin(dgram_loop *loop) {
+static void signal_interrupt_begin(dgram_loop *loop) {
   struct loop_signals *sig = loop_signals(loop);
   if (sig == NULL || sig->watching_sigint) return;
 #ifndef _WIN32
@@ -74,7 +74,7 @@ void signal_interrupt_begin(dgram_loop *loop) {
   uv_signal_start(&sig->interrupt, on_interrupt, SIGINT);
 }
 
-void signal_interrupt_end(dgram_loop *loop) {
+static void signal_interrupt_end(dgram_loop *loop) {
   struct loop_signals *sig = loop->signals;
   if (sig == NULL || !uv_is_active((uv_handle_t *)&sig->interrupt)) return;
   uv_signal_stop(&sig->interrupt);
@@ -85,7 +85,7 @@ void signal_interrupt_end(dgram_loop *loop) {
 
 /* The loop is closing: its handles are closed by the loop's own walk; this frees the
  * record once they are. */
-void signal_free(dgram_loop *loop) {
+static void signal_free(dgram_loop *loop) {
   free(loop->signals);
   loop->signals = NULL;
 }
@@ -186,6 +186,10 @@ static int signal_gc(lua_State *L) {
 }
 
 void signal_register(lua_State *L) {
+  static const loop_hooks hooks = {.run_begin = signal_interrupt_begin,
+                                   .run_end = signal_interrupt_end,
+                                   .closing = signal_free};
+  loop_add_hooks(loop_get(L), &hooks);
   static const luaL_Reg methods[] = {{"stop", signal_stop}, {NULL, NULL}};
   luaL_newmetatable(L, DGRAM_SIGNAL_MT);
   lua_pushcfunction(L, signal_gc);

@@ -163,8 +163,19 @@ void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
   loop_call(L, s->loop, nargs);
 }
 
+/* A deferred emit: the socket is the owner (base), the event's arguments follow. */
+static void emit_deferred(lua_State *L, const deferred *d, int base) {
+  dgram_socket *s = lua_touserdata(L, base);
+  for (int i = 0; i < (int)d->value; i++)
+    lua_pushvalue(L, base + 2 + i);
+  socket_emit(L, s, base, d->tag, (int)d->value);
+}
+
 void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
-  deferred d = {.kind = DEFER_EMIT, .event = (unsigned char)ev, .value = nargs};
+  deferred d = {.kind = DEFER_CONTINUE,
+                .tag = (unsigned char)ev,
+                .value = nargs,
+                .cont = emit_deferred};
   lua_pushvalue(L, sidx);
   lua_insert(L, -1 - nargs);
   lua_pushnil(L);
