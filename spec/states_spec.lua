@@ -20,7 +20,8 @@ describe("two lua_States in one process (spec/c/states.c)", function()
     assert.is_not_nil(f, binary .. " was not built (see the test above)")
     f:close()
     local timeout = 30 * H.scale
-    local out, status = sh(("timeout %d %s./%s"):format(timeout, H.valgrind_prefix(), binary))
+    local out, status = sh(("%stimeout %d %s./%s"):format(H.child_env(), timeout,
+      H.valgrind_prefix(), binary))
     assert.equals(0, status, "states harness failed (exit " .. tostring(status) .. "):\n" .. out)
     assert.equals("ok\n", out)
   end)

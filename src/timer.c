@@ -18,11 +18,13 @@ typedef struct dgram_timer {
 static void timer_fire(uv_timer_t *h);
 
 /* Arms the one-shot libuv timer for the fixed tick's next due time. libuv fires it once
- * its loop time (whole ms of a clock that may lag uv_hrtime) reaches uv_now + wait, so
- * the wait is counted from that loop time: the tick can be late by a ms, never early. */
+ * its loop time (whole ms) reaches uv_now + wait; the wait runs to the due time's whole
+ * ms, so a tick may run up to a ms before its exact due time, never a ms after it: a host
+ * whose frames run at the tick's rate then sees one tick per frame, where rounding up
+ * would leave the tick a hair after the frame that should run it, every other frame. */
 static void fixed_arm(dgram_timer *t) {
   uv_update_time(&t->loop->uv);
-  uint64_t loop_ms = uv_now(&t->loop->uv), due_ms = (t->due_ns + 999999) / 1000000;
+  uint64_t loop_ms = uv_now(&t->loop->uv), due_ms = t->due_ns / 1000000;
   uv_timer_start(t->handle, timer_fire, due_ms > loop_ms ? due_ms - loop_ms : 0, 0);
 }
 
