@@ -6,22 +6,24 @@ CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
 SRC       = $(sort $(wildcard src/*.c))
 HDR       = src/dgram.h
-C_ALL     = $(SRC) $(HDR) $(wildcard spec/c/*.c bench/c/*.c)
+HOST_SRC  = examples/embed/host.c
+C_ALL     = $(SRC) $(HDR) $(HOST_SRC) $(wildcard spec/c/*.c bench/c/*.c)
 BUILD     = build
 SO        = $(BUILD)/dgram/core.so
 ASAN_SO   = $(BUILD)/asan/dgram/core.so
+HOST      = $(BUILD)/embed-host
 LUA_PATH_DEV = ./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;
 BUSTED    = busted --lua=$(LUA)
 
 export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
-.PHONY: all deps test demo asan valgrind lint format install clean bench bench-quick
+.PHONY: all deps test demo asan valgrind lint format install clean bench bench-quick embed-host
 
 all: $(SO)
 
 # Extra Debian packages per target (tools/deps.sh installs what is missing).
-TEST_PKGS  = iproute2 nodejs
+TEST_PKGS  = iproute2 nodejs lua-luv
 deps:
 	@sh tools/deps.sh $(TEST_PKGS)
 
@@ -37,8 +39,16 @@ $(ASAN_SO): $(SRC) $(HDR)
 	  -fno-sanitize-recover=undefined $(WARN) -fPIC -shared \
 	  $$(pkg-config --cflags $(PKGS)) $(SRC) -o $@ $$(pkg-config --libs libuv)
 
+# A C host with a 60 Hz frame loop running a dgram script (examples/embed/host.c):
+#   build/embed-host [--mode=nowait|poll] [--seconds N] [--fps N] script.lua [args...]
+embed-host: $(HOST)
+
+$(HOST): $(HOST_SRC) $(SO)
+	$(CC) $(CFLAGS) $(WARN) $$(pkg-config --cflags $(PKGS)) $(HOST_SRC) -o $@ \
+	  $$(pkg-config --libs lua5.4) -Wl,-E
+
 test: deps
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all embed-host
 	@sh spec/run.sh
 
 demo: deps
@@ -59,7 +69,7 @@ lint: deps
 	@sh tools/deps.sh clang-format
 	luacheck lua spec examples bench
 	clang-format --dry-run -Werror $(C_ALL)
-	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC)
+	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC) $(HOST_SRC)
 
 format:
 	clang-format -i $(C_ALL)

@@ -37,4 +37,5 @@ if count then
   end):unref()
 end
 
-dgram.run()
+-- Inside a host (build/embed-host) the host runs the loop, frame by frame.
+if not HOSTED then dgram.run() end
