@@ -18,7 +18,8 @@ BUSTED    = busted --lua=$(LUA)
 export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
-.PHONY: all deps test demo asan valgrind lint format install clean bench bench-quick embed-host
+.PHONY: all deps test demo asan valgrind lint format install clean bench bench-quick embed-host \
+        demo-game bench-game bench-game-quick
 
 all: $(SO)
 
@@ -54,6 +55,22 @@ test: deps
 demo: deps
 	@$(MAKE) --no-print-directory all
 	@sh examples/demo.sh
+
+# The game server (examples/game_server.lua, in the C host when it builds) and 50 bots.
+demo-game: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory embed-host || echo "demo-game: no C host, standalone"
+	@sh examples/game_demo.sh
+
+# Game-server load: ours (C host, dgram.run(), 2 processes) against Node's, at 500, 1000,
+# 2000 bots; writes bench/game/RESULTS.md (about 2.5 minutes). -quick: 100 bots, 20 s.
+bench-game: deps
+	@$(MAKE) --no-print-directory all embed-host
+	@sh bench/game/run.sh full
+
+bench-game-quick: deps
+	@$(MAKE) --no-print-directory all embed-host
+	@sh bench/game/run.sh quick
 
 # The same specs with AddressSanitizer + UBSan loaded into lua5.4.
 asan: deps

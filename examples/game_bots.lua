@@ -34,6 +34,7 @@ end
 local sockets, seq, snaps, first_at, last_at, echoed = {}, {}, {}, {}, {}, {}
 local bot1_last_input = 0
 local sending_until = math.huge
+local input_ticks_missed = 0
 local samples = 0
 
 local function on_snapshot_of(i)
@@ -107,14 +108,15 @@ local function report()
   local counted = silent_after and nbots - 1 or nbots
   print(("RESULT bots=%d inputs_sent=%d snapshots=%d min_rate=%.1f avg_rate=%.1f " ..
     "p50_ms=%.2f p99_ms=%.2f max_ms=%.2f samples=%d starved=%d bot1_snapshots=%d " ..
-    "bot1_after_ms=%.0f snapshotDrops=%d cpu=%.3f"):format(nbots, sent, total,
+    "bot1_after_ms=%.0f snapshotDrops=%d input_ticks_missed=%d cpu=%.3f"):format(nbots, sent, total,
     counted > 0 and min_rate or 0, counted > 0 and sum_rate / counted or 0,
-    percentile(0.5), percentile(0.99), percentile(1), samples, starved, snaps[1], (last_at[1] or 0) - bot1_last_input, drops,
+    percentile(0.5), percentile(0.99), percentile(1), samples, starved, snaps[1], (last_at[1] or 0) - bot1_last_input, drops, input_ticks_missed,
     os.clock()))
   io.stdout:flush()
 end
 
 dgram.setTimeout(seconds * 1000, function()
+  input_ticks_missed = ticker:missed()
   dgram.clearInterval(ticker)
   sending_until = now()
   dgram.setTimeout(DRAIN_MS, function()

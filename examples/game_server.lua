@@ -93,9 +93,11 @@ local function broadcast()
   end
 end
 
+-- Each tick sends one snapshot to every client. Inside a callback the sends leave together
+-- anyway (one sendmmsg); dgram.batch says so for a host too, and keeps it so if the host
+-- calls the tick from its own frame code.
 local ticker = dgram.setFixedInterval(1000 / tick_hz, function()
   tick = tick + 1
-  -- Inside a callback the sends leave together anyway; in a host's frame the batch does it.
   if HOSTED then
     dgram.batch(broadcast)
   else
