@@ -39,8 +39,10 @@ local samples = 0
 
 local function on_snapshot_of(i)
   return function(msg)
+    if #msg ~= 25 then return end -- not a snapshot (a stray datagram to this port)
     local t = now()
-    local _, _, echo_seq, echo_ts = unpack(SNAPSHOT_FORMAT, msg)
+    local kind, _, echo_seq, echo_ts = unpack(SNAPSHOT_FORMAT, msg)
+    if kind ~= 2 then return end
     last_at[i] = t
     if t <= sending_until then
       if snaps[i] == 0 then first_at[i] = t end

@@ -101,10 +101,12 @@ row() {
   # shellcheck disable=SC2086
   drops=$(sum_field kernelDrops $files)
   cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bots" "$label" "$sent" \
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bots" "$label" "$sent" \
     $((sent - got)) "$drops" "$(field "$tmp/bots" min_rate)" "$(field "$tmp/bots" avg_rate)" \
     "$cpu" "$(field "$tmp/bots" p50_ms)" "$(field "$tmp/bots" p99_ms)" \
-    "$(field "$tmp/bots" cpu)" "$procs" >>"$tmp/rows"
+    "$(field "$tmp/bots" cpu)" "$procs" \
+    "$(awk -v s="$sent" -v n=$((bots * HZ * SECS)) 'BEGIN { printf "%.0f%%", 100 * s / n }')" \
+    >>"$tmp/rows"
   tail -n 1 "$tmp/rows" >&2
   return 0
 }
@@ -122,16 +124,16 @@ done
 
 # The table: CPU relative to Node's at the same number of bots.
 {
-  echo "| bots | server | inputs sent | lost | kernelDrops | snapshots/s min | avg | server CPU s | vs Node | p50 ms | p99 ms | bots CPU s |"
-  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| bots | server | inputs sent | offered | lost | kernelDrops | snapshots/s min | avg | server CPU s | vs Node | p50 ms | p99 ms | bots CPU s |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   awk -F '\t' '
     { row[NR] = $0; if ($2 == "node") node[$1] = $8 }
     END {
       for (i = 1; i <= NR; i++) {
         split(row[i], f, "\t")
         ratio = (f[1] in node && node[f[1]] > 0) ? sprintf("%.2fx", f[8] / node[f[1]]) : "-"
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-          f[1], f[2], f[3], f[4], f[5], f[6], f[7], f[8], ratio, f[9], f[10], f[11]
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+          f[1], f[2], f[3], f[13], f[4], f[5], f[6], f[7], f[8], ratio, f[9], f[10], f[11]
       }
     }' "$tmp/rows"
 } >"$tmp/table"
@@ -141,7 +143,9 @@ done
   echo "\`sh bench/game/run.sh $mode\` on $(date -u +%Y-%m-%d), $(nproc) cores," \
     "load average before: $load."
   echo "Bots at $HZ Hz input in one process (examples/game_bots.lua), server tick $TICK Hz," \
-    "$SECS s per row. lost = inputs the bots sent that the server did not receive;" \
+    "$SECS s per row. offered = inputs sent / (bots x rate x seconds): below 100% the bots" \
+    "process did not get the CPU to send its load (the machine was busy), and the row" \
+    "measures less than it says. lost = inputs the bots sent that the server did not receive;" \
     "server CPU over the bots' run; latency from an input to the first snapshot echoing it."
   echo
   cat "$tmp/table"
