@@ -86,6 +86,8 @@ row() {
   c1=$(cpu_ticks $pids)
   sleep 1 # what is still in the server's receive buffer is read, not counted as lost
   # shellcheck disable=SC2086
+  c2=$(cpu_ticks $pids)
+  # shellcheck disable=SC2086
   kill -TERM $pids
   for p in $pids; do wait "$p"; done
   # shellcheck disable=SC2086
@@ -100,13 +102,19 @@ row() {
   got=$(sum_field inputs $files)
   # shellcheck disable=SC2086
   drops=$(sum_field kernelDrops $files)
+  # shellcheck disable=SC2086
+  snaps=$(sum_field snapshots $files)
   cpu=$(awk -v t=$((c1 - c0)) -v hz="$hz" 'BEGIN { printf "%.2f", t / hz }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bots" "$label" "$sent" \
+  # the server CPU per datagram it handled (inputs received + snapshots sent, which all
+  # happen between c0 and c2)
+  per=$(awk -v t=$((c2 - c0)) -v hz="$hz" -v n=$((got + snaps)) \
+    'BEGIN { if (n > 0) printf "%.1f", t / hz * 1e6 / n; else printf "-" }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$bots" "$label" "$sent" \
     $((sent - got)) "$drops" "$(field "$tmp/bots" min_rate)" "$(field "$tmp/bots" avg_rate)" \
     "$cpu" "$(field "$tmp/bots" p50_ms)" "$(field "$tmp/bots" p99_ms)" \
     "$(field "$tmp/bots" cpu)" "$procs" \
     "$(awk -v s="$sent" -v n=$((bots * HZ * SECS)) 'BEGIN { printf "%.0f%%", 100 * s / n }')" \
-    >>"$tmp/rows"
+    "$per" >>"$tmp/rows"
   tail -n 1 "$tmp/rows" >&2
   return 0
 }
@@ -124,16 +132,16 @@ done
 
 # The table: CPU relative to Node's at the same number of bots.
 {
-  echo "| bots | server | inputs sent | offered | lost | kernelDrops | snapshots/s min | avg | server CPU s | vs Node | p50 ms | p99 ms | bots CPU s |"
-  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| bots | server | inputs sent | offered | lost | kernelDrops | snapshots/s min | avg | server CPU s | vs Node | µs/datagram | p50 ms | p99 ms | bots CPU s |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   awk -F '\t' '
     { row[NR] = $0; if ($2 == "node") node[$1] = $8 }
     END {
       for (i = 1; i <= NR; i++) {
         split(row[i], f, "\t")
         ratio = (f[1] in node && node[f[1]] > 0) ? sprintf("%.2fx", f[8] / node[f[1]]) : "-"
-        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-          f[1], f[2], f[3], f[13], f[4], f[5], f[6], f[7], f[8], ratio, f[9], f[10], f[11]
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+          f[1], f[2], f[3], f[13], f[4], f[5], f[6], f[7], f[8], ratio, f[14], f[9], f[10], f[11]
       }
     }' "$tmp/rows"
 } >"$tmp/table"
@@ -146,6 +154,8 @@ done
     "$SECS s per row. offered = inputs sent / (bots x rate x seconds): below 100% the bots" \
     "process did not get the CPU to send its load (the machine was busy), and the row" \
     "measures less than it says. lost = inputs the bots sent that the server did not receive;" \
+    "µs/datagram = the server's CPU per datagram it handled (inputs received + snapshots" \
+    "sent), a measure of cost that does not depend on how much of the load it kept up with;" \
     "server CPU over the bots' run; latency from an input to the first snapshot echoing it."
   echo
   cat "$tmp/table"
