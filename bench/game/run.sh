@@ -13,6 +13,9 @@ cd "$(dirname "$0")/../.." || exit 2
 mode=${1:-quick}
 TICK=${GAME_TICK:-60}
 HZ=${GAME_INPUT_HZ:-30}
+# A client silent this long is dropped: longer than the 1 s default, so that a bots process
+# starved of CPU for a moment (a busy machine) does not make the clients leave and rejoin.
+TIMEOUT_MS=${GAME_TIMEOUT_MS:-3000}
 case $mode in
 full) SIZES=${GAME_BOTS:-"500 1000 2000"} SECS=${GAME_SECONDS:-8} out=bench/game/RESULTS.md ;;
 quick) SIZES=${GAME_BOTS:-100} SECS=${GAME_SECONDS:-2} out=build/bench/game-quick.md ;;
@@ -68,7 +71,7 @@ row() {
     f=$tmp/server$i
     # The server outlives the bots; it is stopped with SIGTERM once they are done.
     # shellcheck disable=SC2086
-    $cmd "$port" "$TICK" $((SECS + 10)) $((bots / procs)) "$reuse" >"$f" 2>&1 &
+    $cmd "$port" "$TICK" $((SECS + 10)) $((bots / procs)) "$reuse" "$TIMEOUT_MS" >"$f" 2>&1 &
     pids="$pids $!" files="$files $f"
     n=0
     until grep -q '^LISTENING' "$f" 2>/dev/null || [ $n -ge 100 ]; do
