@@ -2,6 +2,7 @@
 -- sends every client one snapshot per tick.
 --   lua5.4 examples/game_server.lua port tickHz seconds [expectedClients] [reusePort] [timeoutMs]
 --   build/embed-host --mode=nowait examples/game_server.lua port tickHz seconds ...
+-- It listens on 127.0.0.1 (a real server would bind "0.0.0.0").
 -- port 0 picks a free port. reusePort is 1 to share the port with other processes (the
 -- kernel spreads the clients over them). A client silent for timeoutMs (default 1000) is
 -- dropped. The server stops after `seconds`, or on SIGINT/SIGTERM, and prints one line:
@@ -19,7 +20,7 @@ local reuse_port = arg[5] == "1" or arg[5] == "true"
 local timeout_ms = tonumber(arg[6]) or 1000
 
 local INPUT, SNAPSHOT = 1, 2
-local SNAPSHOT_FORMAT = "<BI4I4dii"
+local INPUT_FORMAT, INPUT_SIZE, SNAPSHOT_FORMAT = "<BI4dbb", 15, "<BI4I4dii"
 
 -- The receive buffer holds what arrives while the server is busy elsewhere (a tick's
 -- broadcast, a late frame, the scheduler): 100 ms of inputs from every client at up to 60
@@ -44,8 +45,8 @@ local timeout_ticks = math.max(1, math.ceil(timeout_ms * tick_hz / 1000))
 local unpack, pack = string.unpack, string.pack
 
 server:on("message", function(msg, rinfo)
-  if #msg ~= 15 then return end
-  local kind, seq, ts, dx, dy = unpack("<BI4dbb", msg)
+  if #msg ~= INPUT_SIZE then return end -- not an input: ignored
+  local kind, seq, ts, dx, dy = unpack(INPUT_FORMAT, msg)
   if kind ~= INPUT then return end
   local address, from = rinfo.address, rinfo.port
   local ports = by_address[address]
@@ -93,9 +94,9 @@ local function broadcast()
   end
 end
 
--- Each tick sends one snapshot to every client. Inside a callback the sends leave together
--- anyway (one sendmmsg); dgram.batch says so for a host too, and keeps it so if the host
--- calls the tick from its own frame code.
+-- Each tick sends one snapshot to every client, together (one sendmmsg per 64): sends made
+-- inside a callback leave together anyway; dgram.batch makes it explicit in a host, and
+-- would do it if the host called broadcast from its own frame code.
 local ticker = dgram.setFixedInterval(1000 / tick_hz, function()
   tick = tick + 1
   if HOSTED then
