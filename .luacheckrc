@@ -2,5 +2,8 @@ std = "lua54"
 max_line_length = 100
 files["spec/**/*.lua"] = { std = "+busted" }
 -- Set by build/embed-host (examples/embed/host.c) for the scripts it runs.
+-- Scripts written for it may define on_frame(n), which the host calls each frame.
 files["examples/**/*.lua"] = { read_globals = { "HOSTED" } }
+files["examples/embed/*.lua"] = { globals = { "on_frame" } }
+files["spec/host/*.lua"] = { read_globals = { "HOSTED" }, globals = { "on_frame" } }
 exclude_files = { "build/**", "luarocks-tree/**" }

@@ -326,10 +326,15 @@ static void run_once(dgram_loop *loop) {
 static void run_nowait(dgram_loop *loop) {
   for (int round = 0; round < NOWAIT_MAX_ROUNDS; round++) {
     uint64_t reads = loop->reads;
+    /* libuv does not poll a loop with nothing referenced, but a host's unref'd socket
+     * still gets what is waiting: the idle handle keeps the round going (and drained
+     * queues stop it again). */
+    uv_idle_start(&loop->idle, idle_nothing);
     uv_run(&loop->uv, UV_RUN_NOWAIT);
     if (loop->error_ref != LUA_NOREF) break;
     if (loop->reads == reads && loop->queue_len == 0) break;
   }
+  if (loop->queue_len == 0) uv_idle_stop(&loop->idle);
 }
 
 static const char *const run_modes[] = {"default", "once", "nowait", NULL};

@@ -41,6 +41,7 @@ struct host {
   long frames;        /* frames completed */
   long runs;          /* dgram.run("nowait") calls */
   long wakeups;       /* poll mode: poll() calls that found the descriptor readable */
+  double loop_cpu;    /* CPU seconds spent in the frame loop (not loading the script) */
   int stop_requested; /* on_frame returned false */
 };
 
@@ -114,10 +115,24 @@ static int traceback(lua_State *L) {
   return 1;
 }
 
-/* Prints the error on the top of the stack (an error object through its __tostring). */
+/* Prints the error on the top of the stack and pops it: an error object through its
+ * __tostring, or its code and message when it has none. */
 static void report_error(lua_State *L) {
-  const char *msg = luaL_tolstring(L, -1, NULL);
-  fprintf(stderr, "embed-host: %s\n", msg);
+  int plain_table = lua_type(L, -1) == LUA_TTABLE;
+  if (plain_table && luaL_getmetafield(L, -1, "__tostring") != LUA_TNIL) {
+    lua_pop(L, 1);
+    plain_table = 0;
+  }
+  if (plain_table) {
+    lua_getfield(L, -1, "code");
+    const char *code = luaL_tolstring(L, -1, NULL);
+    lua_getfield(L, -3, "message");
+    const char *message = luaL_tolstring(L, -1, NULL);
+    fprintf(stderr, "embed-host: error object: %s: %s\n", code, message);
+    lua_pop(L, 5);
+    return;
+  }
+  fprintf(stderr, "embed-host: %s\n", luaL_tolstring(L, -1, NULL));
   lua_pop(L, 2);
 }
 
@@ -308,7 +323,7 @@ static int frame(struct host *h, int *alive) {
   return 0;
 }
 
-static int frame_loop(struct host *h) {
+static int run_frames(struct host *h) {
   double period = 1.0 / h->fps, start = now_seconds(), due = start;
   double end = h->seconds >= 0 ? start + h->seconds : -1;
   int alive = 1;
@@ -331,6 +346,13 @@ static int frame_loop(struct host *h) {
   return 0;
 }
 
+static int frame_loop(struct host *h) {
+  double cpu_before = cpu_seconds();
+  int status = run_frames(h);
+  h->loop_cpu = cpu_seconds() - cpu_before;
+  return status;
+}
+
 static void install_signals(void) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -347,9 +369,11 @@ int main(int argc, char **argv) {
   h.L = luaL_newstate();
   if (h.L == NULL) return usage("cannot create a Lua state");
   install_signals();
+  setvbuf(stdout, NULL, _IOLBF, 0); /* a parent reading the script's prints sees them */
   status = setup(&h, argc, argv) == 0 && frame_loop(&h) == 0 ? 0 : 1;
-  printf("embed-host: frames=%ld mode=%s fps=%g runs=%ld wakeups=%ld cpu=%.3f%s%s\n",
-         h.frames, mode_name(h.mode), h.fps, h.runs, h.wakeups, cpu_seconds(),
+  printf("embed-host: frames=%ld mode=%s fps=%g runs=%ld wakeups=%ld cpu=%.3f "
+         "loop_cpu=%.3f%s%s\n",
+         h.frames, mode_name(h.mode), h.fps, h.runs, h.wakeups, cpu_seconds(), h.loop_cpu,
          host_signalled ? " signal=" : "",
          host_signalled ? (host_signalled == SIGINT ? "SIGINT" : "SIGTERM") : "");
   fflush(stdout);
