@@ -27,7 +27,8 @@ export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
 .PHONY: all deps test demo asan valgrind tsan lint format install clean bench bench-quick \
-	lib check-symbols embed-host embed-host-static slow-specs
+	lib check-symbols embed-host embed-host-static slow-specs \
+	demo-game bench-game bench-game-quick
 
 all: $(SO)
 
@@ -119,6 +120,22 @@ demo: deps
 slow-specs: deps
 	@$(MAKE) --no-print-directory all
 	$(BUSTED) --pattern=_slow spec/slow
+
+# The game server (examples/game_server.lua, in the C host when it builds) and 50 bots.
+demo-game: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory embed-host || echo "demo-game: no C host, standalone"
+	@sh examples/game_demo.sh
+
+# Game-server load: ours (C host, dgram.run(), 2 processes) against Node's, at 500, 1000,
+# 2000 bots; writes bench/game/RESULTS.md (about 2.5 minutes). -quick: 100 bots, 20 s.
+bench-game: deps
+	@$(MAKE) --no-print-directory all embed-host
+	@sh bench/game/run.sh full
+
+bench-game-quick: deps
+	@$(MAKE) --no-print-directory all embed-host
+	@sh bench/game/run.sh quick
 
 # The same specs with AddressSanitizer + UBSan loaded into lua5.4.
 asan: deps
