@@ -58,12 +58,67 @@ function H.bound(kind, opts)
 end
 
 -- A socket bound to loopback (H.bound) that records what it receives in `got` as
--- { msg =, rinfo = }; returns the socket, its port and `got`.
+-- { msg =, rinfo = }; returns the socket, its port, `got` and its host.
 function H.listener(kind, opts)
-  local s, port = H.bound(kind or "udp4", opts)
+  local s, port, host = H.bound(kind or "udp4", opts)
   local got = {}
   s:on("message", function(msg, rinfo) got[#got + 1] = { msg = msg, rinfo = rinfo } end)
-  return s, port, got
+  return s, port, got, host
+end
+
+-- The payloads of a H.listener's `got`, in order.
+function H.texts(got)
+  local t = {}
+  for i, m in ipairs(got) do t[i] = m.msg end
+  return t
+end
+
+-- A port that was free a moment ago (bound on loopback, closed, 'close' emitted).
+function H.free_port(kind)
+  local s, port = H.bound(kind or "udp4")
+  s:close()
+  H.quiet(10)
+  return port
+end
+
+-- A fresh socket connected to `port` (`address` may be nil) once its connect callback ran.
+function H.connected_client(kind, port, address)
+  local assert = require("luassert")
+  local c = H.socket(kind or "udp4")
+  local done, failure = false, nil
+  c:connect(port, address, function(err) done, failure = true, err end)
+  assert.is_true(H.run_until(2000, function() return done end), "connect never completed")
+  assert.is_nil(failure)
+  return c
+end
+
+-- Sends each string of `msgs` from a fresh tracked udp4 client to 127.0.0.1:port; closes
+-- the client and calls on_done() (if any) once every send callback ran.
+function H.send_all(port, msgs, on_done)
+  local client = H.socket("udp4")
+  local left = #msgs
+  for _, m in ipairs(msgs) do
+    client:send(m, port, "127.0.0.1", function(err)
+      assert(err == nil, tostring(err))
+      left = left - 1
+      if left == 0 then
+        client:close()
+        if on_done then on_done() end
+      end
+    end)
+  end
+  return client
+end
+
+-- Inside a spawned coroutine: sends each string of `msgs` in turn with sendAsync from a
+-- fresh tracked udp4 client to 127.0.0.1:port, then closes the client.
+function H.send_all_async(port, msgs)
+  local client = H.socket("udp4")
+  for i, m in ipairs(msgs) do
+    local n, err = client:sendAsync(m, port, "127.0.0.1")
+    assert(n == #m, ("send %d: %s"):format(i, tostring(err)))
+  end
+  client:close()
 end
 
 -- s:send(msg, port, host, cb) and runs the loop until cb; returns cb's err, bytes.
@@ -118,6 +173,15 @@ function H.child_env()
   return ""
 end
 
+-- Calls fn(...) expecting it to raise an error object (a table); returns the object.
+function H.raised(fn, ...)
+  local assert = require("luassert")
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok, "expected an error to be raised")
+  assert.equals("table", type(err), "errors are error objects: " .. tostring(err))
+  return err
+end
+
 -- Calls fn(...) expecting it to raise an error object with `code`; returns the object.
 function H.raises(code, fn, ...)
   local assert = require("luassert")
@@ -147,6 +211,58 @@ end
 -- Lets the loop run for `ms`, so that what should not happen has had its chance.
 function H.quiet(ms)
   H.run_until(ms, function() return false end)
+end
+
+-- H.run_until with the arguments the other way round: cond first, `ms` (default 2000)
+-- second.
+function H.wait(cond, ms) return H.run_until(ms or 2000, cond) end
+
+-- Runs the loop (dgram.run(mode)) with pcall under an unreferenced deadline of `ms`
+-- (default 2000); `on_deadline` (if any) runs when it passes, to close what keeps the loop
+-- up. Returns pcall's results packed, with `expired` set when the deadline passed.
+function H.prun(ms, on_deadline, mode)
+  local expired = false
+  local deadline = dgram.setTimeout((ms or 2000) * H.scale, function()
+    expired = true
+    if on_deadline then on_deadline() end
+  end)
+  deadline:unref()
+  local res = table.pack(pcall(dgram.run, mode))
+  dgram.clearTimeout(deadline)
+  res.expired = expired
+  return res
+end
+
+-- Runs the loop (H.run(ms)) expecting it to raise; returns what was raised.
+function H.run_error(ms)
+  local assert = require("luassert")
+  local ok, err = pcall(H.run, ms)
+  assert.is_false(ok, "dgram.run() should have raised")
+  return err
+end
+
+-- A function that does nothing.
+function H.nop() end
+
+-- A listener that appends { tag = tag, args = table.pack(...) } to `log` when called.
+function H.recorder(log, tag)
+  return function(...)
+    log[#log + 1] = { tag = tag, args = table.pack(...) }
+  end
+end
+
+-- The tags of a H.recorder `log`, in order.
+function H.tags(log)
+  local out = {}
+  for i, e in ipairs(log) do out[i] = e.tag end
+  return out
+end
+
+-- How many keys table `t` has.
+function H.count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
 end
 
 -- All 256 byte values, in order.
