@@ -81,46 +81,6 @@ function H.free_port(kind)
   return port
 end
 
--- A fresh socket connected to `port` (`address` may be nil) once its connect callback ran.
-function H.connected_client(kind, port, address)
-  local assert = require("luassert")
-  local c = H.socket(kind or "udp4")
-  local done, failure = false, nil
-  c:connect(port, address, function(err) done, failure = true, err end)
-  assert.is_true(H.run_until(2000, function() return done end), "connect never completed")
-  assert.is_nil(failure)
-  return c
-end
-
--- Sends each string of `msgs` from a fresh tracked udp4 client to 127.0.0.1:port; closes
--- the client and calls on_done() (if any) once every send callback ran.
-function H.send_all(port, msgs, on_done)
-  local client = H.socket("udp4")
-  local left = #msgs
-  for _, m in ipairs(msgs) do
-    client:send(m, port, "127.0.0.1", function(err)
-      assert(err == nil, tostring(err))
-      left = left - 1
-      if left == 0 then
-        client:close()
-        if on_done then on_done() end
-      end
-    end)
-  end
-  return client
-end
-
--- Inside a spawned coroutine: sends each string of `msgs` in turn with sendAsync from a
--- fresh tracked udp4 client to 127.0.0.1:port, then closes the client.
-function H.send_all_async(port, msgs)
-  local client = H.socket("udp4")
-  for i, m in ipairs(msgs) do
-    local n, err = client:sendAsync(m, port, "127.0.0.1")
-    assert(n == #m, ("send %d: %s"):format(i, tostring(err)))
-  end
-  client:close()
-end
-
 -- s:send(msg, port, host, cb) and runs the loop until cb; returns cb's err, bytes.
 function H.send_wait(s, msg, port, host)
   local done, res = false, nil
@@ -303,5 +263,9 @@ function H.netns_problem()
   end
   return nil
 end
+
+-- The helpers that exchange datagrams (spec/helper_net.lua) add themselves to H.
+package.loaded.helper = H
+require("helper_net")
 
 return H

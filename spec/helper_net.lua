@@ -1,0 +1,106 @@
+-- Helpers that exchange datagrams between the sockets of one test; spec/helper.lua loads
+-- this file, so specs use them as H.name after `local H = require("helper")`.
+local H = require("helper")
+local assert = require("luassert")
+
+-- A fresh socket connected to `port` (`address` may be nil) once its connect callback ran.
+function H.connected_client(kind, port, address)
+  local c = H.socket(kind or "udp4")
+  local done, failure = false, nil
+  c:connect(port, address, function(err) done, failure = true, err end)
+  assert.is_true(H.run_until(2000, function() return done end), "connect never completed")
+  assert.is_nil(failure)
+  return c
+end
+
+-- Sends each string of `msgs` from a fresh tracked udp4 client to 127.0.0.1:port; closes
+-- the client and calls on_done() (if any) once every send callback ran.
+function H.send_all(port, msgs, on_done)
+  local client = H.socket("udp4")
+  local left = #msgs
+  for _, m in ipairs(msgs) do
+    client:send(m, port, "127.0.0.1", function(err)
+      assert(err == nil, tostring(err))
+      left = left - 1
+      if left == 0 then
+        client:close()
+        if on_done then on_done() end
+      end
+    end)
+  end
+  return client
+end
+
+-- Inside a spawned coroutine: sends each string of `msgs` in turn with sendAsync from a
+-- fresh tracked udp4 client to 127.0.0.1:port, then closes the client.
+function H.send_all_async(port, msgs)
+  local client = H.socket("udp4")
+  for i, m in ipairs(msgs) do
+    local n, err = client:sendAsync(m, port, "127.0.0.1")
+    assert(n == #m, ("send %d: %s"):format(i, tostring(err)))
+  end
+  client:close()
+end
+
+-- A datagram sender and a receiver on loopback. `fn(client, port, t)` sends; `t.cb()`
+-- builds a send callback that records its arguments (and whether `send` had returned).
+-- Both sockets are closed once the receiver has `nmsg` datagrams and `ncb` callbacks
+-- ran; `t.msgs`, `t.infos`, `t.cbs` hold what was seen.
+function H.exchange(kind, nmsg, ncb, fn)
+  local server, port = H.bound(kind)
+  local client = H.socket(kind)
+  local t = { msgs = {}, infos = {}, cbs = {}, errors = {}, client = client, server = server }
+  local done = false
+  local function check()
+    if not done and #t.msgs >= nmsg and #t.cbs >= ncb then
+      done = true
+      server:close()
+      client:close()
+    end
+  end
+  server:on("message", function(msg, rinfo)
+    t.msgs[#t.msgs + 1] = msg
+    t.infos[#t.infos + 1] = rinfo
+    -- the sender is bound by now, however it got bound: its port, for rinfo checks
+    if not done then t.cport = client:address().port end
+    check()
+  end)
+  client:on("error", function(err) t.errors[#t.errors + 1] = err end)
+  function t.cb()
+    local box = { returned = false }
+    local function cb(...)
+      t.cbs[#t.cbs + 1] = table.pack(...)
+      t.cbs[#t.cbs].sync = not box.returned
+      check()
+    end
+    return cb, function() box.returned = true end
+  end
+  -- send via `client:send(...)` with a recording callback appended; marks the return.
+  function t.send(...)
+    local cb, returned = t.cb()
+    local args = table.pack(...)
+    args[args.n + 1] = cb
+    client:send(table.unpack(args, 1, args.n + 1))
+    returned()
+  end
+  -- same, the callback not last but where `at` says (for the long forms with nil holes).
+  function t.send_at(at, ...)
+    local cb, returned = t.cb()
+    local args = table.pack(...)
+    args[at] = cb
+    client:send(table.unpack(args, 1, math.max(args.n, at)))
+    returned()
+  end
+  fn(client, port, t)
+  check()
+  H.run(2000)
+  return t
+end
+
+-- One successful callback: (nil, bytes), not run inside send.
+function H.assert_cb_ok(c, bytes)
+  assert.is_nil(c[1], c[1] and tostring(c[1]))
+  assert.equals(bytes, c[2])
+  assert.equals("integer", math.type(c[2]))
+  assert.is_false(c.sync, "the callback ran inside send")
+end
