@@ -87,3 +87,71 @@ describe("socket:ref() and socket:unref()", function()
     assert.equals(1, result.n)
   end)
 end)
+
+describe("ref and unref", function()
+  after_each(H.cleanup)
+
+  it("return the socket", function()
+    local s = H.socket("udp4")
+    assert.equals(s, s:unref())
+    assert.equals(s, s:ref())
+  end)
+
+  it("an unref'd bound socket lets dgram.run() return", function()
+    local s = H.bound("udp4")
+    assert.equals(s, s:unref())
+    local t0 = os.clock()
+    H.run(1000) -- fails if the loop keeps running for the socket
+    assert.is_true(os.clock() - t0 < 0.5)
+    -- still open and bound
+    assert.is_true(s:address().port > 0)
+  end)
+
+  it("an unref'd socket unref'd before bind lets dgram.run() return", function()
+    local s = H.socket("udp4")
+    s:unref()
+    s:bind(0, "127.0.0.1")
+    H.run(1000)
+    assert.is_true(s:address().port > 0)
+  end)
+
+  it("an unref'd socket still receives while something else runs the loop", function()
+    local server, port = H.bound("udp4")
+    server:unref()
+    local client = H.socket("udp4")
+    local got
+    server:on("message", function(msg)
+      got = msg
+      server:close()
+    end)
+    client:send("while unref'd", port, "127.0.0.1", function() end)
+    local t = dgram.setTimeout(50, function() client:close() end)
+    H.run(2000)
+    dgram.clearTimeout(t)
+    assert.equals("while unref'd", got)
+  end)
+
+  it("ref() after unref() keeps dgram.run() going again", function()
+    local s = H.bound("udp4")
+    s:unref()
+    s:ref()
+    local fired = false
+    local t = dgram.setTimeout(50, function()
+      fired = true
+      s:close()
+    end)
+    t:unref() -- only the socket can keep the loop alive until the timer fires
+    H.run(2000)
+    assert.is_true(fired)
+  end)
+
+  it("an unref'd socket's 'close' is still emitted when closed", function()
+    local s = H.bound("udp4")
+    s:unref()
+    local count = 0
+    s:on("close", function() count = count + 1 end)
+    s:close()
+    H.run(1000)
+    assert.equals(1, count)
+  end)
+end)

@@ -1,7 +1,7 @@
 -- Socket lifetimes: sockets the script dropped keep working, closed ones are
 -- collected, <close> closes.
 local H = require("helper")
-local dgram, nop, prun, run_until = H.dgram, H.nop, H.prun, H.wait
+local dgram, nop, prun, run_until, raises = H.dgram, H.nop, H.prun, H.wait, H.raises
 
 -- The loop must be idle after each test: nothing referenced left behind.
 local function assert_idle()
@@ -185,5 +185,104 @@ describe("socket lifetimes", function()
     collectgarbage()
     collectgarbage()
     assert.is_nil(next(weak))
+  end)
+end)
+
+describe("Lua lifetime", function()
+  after_each(H.cleanup)
+
+  it("local s <close> closes the socket when the scope ends", function()
+    local outer
+    local count = 0
+    do
+      local s <close> = H.socket("udp4")
+      outer = s
+      s:on("close", function() count = count + 1 end)
+      s:bind(0, "127.0.0.1")
+    end
+    raises("ERR_SOCKET_DGRAM_NOT_RUNNING", outer.address, outer)
+    raises("ERR_SOCKET_DGRAM_NOT_RUNNING", outer.close, outer)
+    H.run(1000)
+    assert.equals(1, count)
+  end)
+
+  it("local s <close> closes the socket when the scope is left by an error", function()
+    local outer
+    local ok, err = pcall(function()
+      local s <close> = H.socket("udp4")
+      outer = s
+      s:bind(0, "127.0.0.1")
+      error("boom", 0)
+    end)
+    assert.is_false(ok)
+    assert.equals("boom", err)
+    raises("ERR_SOCKET_DGRAM_NOT_RUNNING", outer.close, outer)
+    H.run(1000)
+  end)
+
+  it("local s <close> on a socket already closed does nothing", function()
+    local count = 0
+    local ok, err = pcall(function()
+      local s <close> = H.socket("udp4")
+      s:on("close", function() count = count + 1 end)
+      s:close()
+    end)
+    assert.is_true(ok, tostring(err))
+    H.run(1000)
+    assert.equals(1, count)
+  end)
+
+  it("a closed socket can be collected", function()
+    local weak = setmetatable({}, { __mode = "v" })
+    do
+      local s = dgram.createSocket("udp4")
+      s:bind(0, "127.0.0.1")
+      s:close()
+      weak[1] = s
+    end
+    H.run(1000)
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(weak[1])
+  end)
+
+  it("a never-bound socket nobody references can be collected", function()
+    local weak = setmetatable({}, { __mode = "v" })
+    do
+      weak[1] = dgram.createSocket("udp6")
+    end
+    collectgarbage()
+    collectgarbage()
+    assert.is_nil(weak[1])
+    H.run(1000)
+  end)
+
+  it("a bound socket nobody references keeps receiving", function()
+    local weak = setmetatable({}, { __mode = "v" })
+    local got
+    local port
+    do
+      local s = dgram.createSocket("udp4")
+      weak[1] = s
+      s:on("message", function(msg, _)
+        got = msg
+        weak[1]:close()
+      end)
+      s:bind(0, "127.0.0.1", function() port = weak[1]:address().port end)
+    end
+    -- safety net: the server is not tracked by H, so close it if the test goes wrong
+    local guard = dgram.setTimeout(1500 * H.scale, function()
+      if weak[1] then pcall(weak[1].close, weak[1]) end
+    end)
+    guard:unref()
+    local client = H.socket("udp4")
+    dgram.setTimeout(10, function()
+      collectgarbage()
+      collectgarbage()
+      client:send("alive", port, "127.0.0.1", function() client:close() end)
+    end)
+    H.run(2000)
+    dgram.clearTimeout(guard)
+    assert.equals("alive", got)
   end)
 end)
