@@ -1,20 +1,8 @@
 -- socket:bind in all its forms, the 'listening' event and socket:address().
 local H = require("helper")
-local raises, dgram, free_port = H.raises, H.dgram, H.free_port
+local raises, dgram, free_port, bind_and_listen = H.raises, H.dgram, H.free_port, H.bind_and_listen
 
--- Binds `s` with the given arguments; runs the loop until 'listening' (then closes
--- it) and returns what address() said inside 'listening', and how often it fired.
-local function bind_and_listen(s, ...)
-  local seen, count = nil, 0
-  s:on("listening", function()
-    count = count + 1
-    seen = s:address()
-    s:close()
-  end)
-  s:bind(...)
-  H.run(2000)
-  return seen, count
-end
+local LO4, LO6 = "127.0.0.1", "::1"
 
 describe("socket:bind", function()
   after_each(H.cleanup)
@@ -371,4 +359,24 @@ describe("socket:address", function()
     local err = raises("EBADF", s.address, s)
     assert.equals("getsockname", err.syscall)
   end)
+end)
+
+describe("socket:address (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  -- address / bind ---------------------------------------------------------------------
+  it("test-dgram-address: address() of a bound udp4/udp6 socket; EBADF when unbound",
+    function()
+      local s4, p4 = H.bound("udp4")
+      local a4 = s4:address()
+      assert.same({ address = LO4, family = "IPv4", port = p4 }, a4)
+      assert.equals("integer", math.type(a4.port))
+      assert.is_true(a4.port > 0)
+      local s6, p6 = H.bound("udp6")
+      assert.same({ address = LO6, family = "IPv6", port = p6 }, s6:address())
+      local u = H.socket("udp4")
+      local err = raises("EBADF", u.address, u)
+      assert.equals("getsockname", err.syscall)
+      assert.equals("getsockname EBADF", err.message)
+    end)
 end)

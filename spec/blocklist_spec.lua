@@ -2,37 +2,9 @@
 -- the rules they accept.
 local H = require("helper")
 local raises, run_until, quiet, dgram = H.raises, H.run_until, H.quiet, H.dgram
-local listener, texts = H.listener, H.texts
+local listener, texts, bind_wait, fake_lookup = H.listener, H.texts, H.bind_wait, H.fake_lookup
 
 local LO4, LO6 = "127.0.0.1", "::1"
-
--- Binds `s` and runs the loop until 'listening' (returns nil) or 'error' (returns it).
-local function bind_wait(s, port, address)
-  local listening, failure = false, nil
-  local function onerror(err) failure = err end
-  s:on("error", onerror)
-  s:bind(port, address, function() listening = true end)
-  run_until(2000, function() return listening or failure ~= nil end)
-  s:off("error", onerror)
-  assert.is_true(listening or failure ~= nil, "neither 'listening' nor 'error'")
-  return failure
-end
-
--- A `lookup` option for tests: "example.test" is loopback (127.0.0.1 or ::1 by family),
--- any other name is handed back as it is (IP literals stay literals). Each call is
--- recorded in `calls`; with `delay`, the answer comes from a timer instead of at once.
-local function fake_lookup(calls, delay)
-  return function(host, family, cb)
-    calls[#calls + 1] = { host = host, family = family, cb = type(cb) }
-    local ip = host
-    if host == "example.test" then ip = family == 6 and LO6 or LO4 end
-    if delay then
-      dgram.setTimeout(delay, function() cb(nil, ip, family) end)
-    else
-      cb(nil, ip, family)
-    end
-  end
-end
 
 describe("block lists", function()
   after_each(H.cleanup)
@@ -203,4 +175,31 @@ describe("block lists", function()
       { type = "udp4", receiveBlockList = "127.0.0.1" })
     raises("ERR_INVALID_ARG_TYPE", dgram.createSocket, { type = "udp4", sendBlockList = 42 })
   end)
+end)
+
+describe("block lists (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  it("test-dgram-blocklist: sendBlockList fails connect and send with ERR_IP_BLOCKED; "
+    .. "receiveBlockList drops datagrams", function()
+      local c = H.socket({ type = "udp4", sendBlockList = { LO4 } })
+      local cerr
+      c:connect(9999, LO4, function(err) cerr = err or false end)
+      local s = H.socket({ type = "udp4", sendBlockList = { LO4 } })
+      local serr
+      s:send("hello", 9999, LO4, function(err) serr = err or false end)
+      run_until(2000, function() return cerr ~= nil and serr ~= nil end)
+      assert.equals("ERR_IP_BLOCKED", cerr and cerr.code)
+      assert.equals("ERR_IP_BLOCKED", serr and serr.code)
+      local r, port = H.bound("udp4", { receiveBlockList = { LO4 } })
+      local msgs = 0
+      r:on("message", function() msgs = msgs + 1 end)
+      local client = H.socket("udp4")
+      local res
+      client:send("hello", port, LO4, function(err) res = { err = err } end)
+      run_until(2000, function() return res ~= nil end)
+      quiet(50)
+      assert.is_nil(res.err)
+      assert.equals(0, msgs)
+    end)
 end)

@@ -2,6 +2,7 @@
 -- the send queue counters.
 local H = require("helper")
 local raises, run_until, dgram, listener = H.raises, H.run_until, H.dgram, H.listener
+local receiver, connected_client = H.listener, H.connected_client4
 
 local LO4, LO6 = "127.0.0.1", "::1"
 
@@ -138,5 +139,55 @@ describe("buffer sizes and the send queue", function()
       raises("ERR_SOCKET_DGRAM_NOT_RUNNING", s.setSendBufferSize, s, 8192)
       raises("ERR_SOCKET_DGRAM_NOT_RUNNING", s.getSendQueueSize, s)
       raises("ERR_SOCKET_DGRAM_NOT_RUNNING", s.getSendQueueCount, s)
+    end)
+end)
+
+describe("buffer sizes and the send queue (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  it("test-dgram-send-queue-info: an unbound socket's send queue is empty; counts are "
+    .. "integers", function()
+      local u = H.socket("udp4")
+      assert.equals(0, u:getSendQueueSize())
+      assert.equals(0, u:getSendQueueCount())
+      local _, port = receiver("udp4")
+      local c = connected_client(port)
+      c:send("hello")
+      c:send("hello")
+      local size, count = c:getSendQueueSize(), c:getSendQueueCount()
+      assert.equals("integer", math.type(size))
+      assert.equals("integer", math.type(count))
+      assert.is_true(size == 0 or size == 5 or size == 10)
+      assert.is_true(count >= 0 and count <= 2)
+    end)
+
+  it("test-dgram-socket-buffer-size: unbound raises ERR_SOCKET_BUFFER_SIZE; bad sizes "
+    .. "ERR_SOCKET_BAD_BUFFER_SIZE; Linux doubles", function()
+      local u = H.socket("udp4")
+      raises("ERR_SOCKET_BUFFER_SIZE", u.setSendBufferSize, u, 8192)
+      raises("ERR_SOCKET_BUFFER_SIZE", u.getSendBufferSize, u)
+      raises("ERR_SOCKET_BUFFER_SIZE", u.setRecvBufferSize, u, 8192)
+      raises("ERR_SOCKET_BUFFER_SIZE", u.getRecvBufferSize, u)
+      local s = H.bound("udp4")
+      for _, bad in ipairs({ -1, math.huge, "Doh!" }) do
+        local e = raises("ERR_SOCKET_BAD_BUFFER_SIZE", s.setRecvBufferSize, s, bad)
+        assert.equals("Buffer size must be a positive integer", e.message)
+        raises("ERR_SOCKET_BAD_BUFFER_SIZE", s.setSendBufferSize, s, bad)
+      end
+      s:setRecvBufferSize(10000)
+      s:setSendBufferSize(10000)
+      assert.equals(20000, s:getRecvBufferSize())
+      assert.equals(20000, s:getSendBufferSize())
+    end)
+
+  it("test-dgram-socket-buffer-size: 2^31 passes the argument check and is refused by "
+    .. "libuv: ERR_SOCKET_BUFFER_SIZE (EINVAL)", function()
+      local s = H.bound("udp4")
+      local e = raises("ERR_SOCKET_BUFFER_SIZE", s.setRecvBufferSize, s, 2147483648)
+      assert.equals("Could not get or set buffer size: uv_recv_buffer_size returned EINVAL "
+        .. "(invalid argument)", e.message)
+      assert.equals("uv_recv_buffer_size", e.syscall)
+      e = raises("ERR_SOCKET_BUFFER_SIZE", s.setSendBufferSize, s, 2147483648)
+      assert.equals("uv_send_buffer_size", e.syscall)
     end)
 end)

@@ -1,16 +1,6 @@
 -- dgram.setBusyPoll / dgram.getBusyPoll: polling after a turn that sent.
 local H = require("helper")
-local dgram, run_until = H.dgram, H.wait
-
--- The loop must be idle after each test: nothing referenced left behind.
-local function assert_idle()
-  local more
-  for _ = 1, 20 do
-    more = dgram.run("nowait")
-    if not more then break end
-  end
-  assert.is_false(more)
-end
+local dgram, run_until, assert_idle = H.dgram, H.wait, H.assert_idle
 
 describe("dgram.setBusyPoll / dgram.getBusyPoll", function()
   local saved

@@ -1,6 +1,9 @@
 -- socket:close and 'close', and every method on a closed socket.
 local H = require("helper")
-local raises, dgram = H.raises, H.dgram
+local raises, dgram, quiet, no_raise = H.raises, H.dgram, H.quiet, H.no_raise
+local free_port = H.free_port
+
+local LO4 = "127.0.0.1"
 
 describe("socket:close", function()
   after_each(H.cleanup)
@@ -292,4 +295,90 @@ describe("a closed socket", function()
     assert.equals(0, s:listenerCount("custom"))
     s:removeAllListeners()
   end)
+end)
+
+describe("socket:close (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  -- close ------------------------------------------------------------------------------
+  it("test-dgram-close: close() right after a send returns the socket and emits 'close' "
+    .. "once; no 'error'", function()
+      local port = free_port()
+      local s = H.socket("udp4")
+      local errors, closes, cbs = 0, 0, 0
+      s:on("error", function() errors = errors + 1 end)
+      s:send(string.rep("*", 1024), 0, 1024, port, LO4)
+      assert.equals(s, s:close(function() cbs = cbs + 1 end))
+      s:on("close", function() closes = closes + 1 end)
+      H.run(2000)
+      quiet(20)
+      assert.equals(1, cbs)
+      assert.equals(1, closes)
+      assert.equals(0, errors)
+    end)
+
+  it("test-dgram-close-during-bind: a socket closed while its bind lookup is pending "
+    .. "never binds", function()
+      local s
+      local listening, closed, errors = false, false, 0
+      s = H.socket({ type = "udp4", lookup = function(host, family, cb)
+        s:close(function()
+          closed = true
+          cb(nil, host, family)
+        end)
+      end })
+      s:on("error", function() errors = errors + 1 end)
+      s:bind(function() listening = true end)
+      H.run(2000)
+      quiet(20)
+      assert.is_true(closed)
+      assert.is_false(listening)
+      assert.equals(0, errors)
+      raises("ERR_SOCKET_DGRAM_NOT_RUNNING", s.address, s)
+    end)
+
+  it("test-dgram-close-in-listening: close() in 'listening' with a send queued does not "
+    .. "crash; the queued send's callback runs once (API.md)", function()
+      local port = free_port()
+      local s = H.socket("udp4")
+      s:on("listening", function() s:close() end)
+      local results = {}
+      s:send(string.rep("*", 1024), 0, 1024, port, "localhost", function(err, n)
+        results[#results + 1] = { err = err, n = n }
+      end)
+      H.run(2000)
+      quiet(20)
+      assert.equals(1, #results)
+    end)
+
+  it("test-dgram-close-is-not-callback: close('bad argument') raises (API.md) and the "
+    .. "socket stays open; close() then emits 'close'", function()
+      local s = H.socket("udp4")
+      s:send(string.rep("*", 1024), 0, 1024, free_port(), "localhost", function() end)
+      raises("ERR_INVALID_ARG_TYPE", s.close, s, "bad argument")
+      local closes = 0
+      s:on("close", function() closes = closes + 1 end)
+      s:close()
+      H.run(2000)
+      assert.equals(1, closes)
+    end)
+
+  it("test-dgram-async-dispose: <close> closes the socket (then NOT_RUNNING); closing "
+    .. "an already closed socket that way does not raise", function()
+      local closes = 0
+      local kept
+      do
+        local s <close> = dgram.createSocket("udp4")
+        s:on("close", function() closes = closes + 1 end)
+        kept = s
+      end
+      H.run(1000)
+      assert.equals(1, closes)
+      raises("ERR_SOCKET_DGRAM_NOT_RUNNING", kept.address, kept)
+      no_raise(function()
+        local s <close> = dgram.createSocket("udp4")
+        s:close()
+      end)
+      H.run(1000)
+    end)
 end)

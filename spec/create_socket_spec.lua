@@ -1,19 +1,8 @@
 -- dgram.createSocket: types, options and the message callback.
 local H = require("helper")
+local bind_and_listen, raises, run_until, dgram = H.bind_and_listen, H.raises, H.run_until, H.dgram
 
--- Binds `s` with the given arguments; runs the loop until 'listening' (then closes
--- it) and returns what address() said inside 'listening', and how often it fired.
-local function bind_and_listen(s, ...)
-  local seen, count = nil, 0
-  s:on("listening", function()
-    count = count + 1
-    seen = s:address()
-    s:close()
-  end)
-  s:bind(...)
-  H.run(2000)
-  return seen, count
-end
+local LO4 = "127.0.0.1"
 
 describe("dgram.createSocket", function()
   after_each(H.cleanup)
@@ -115,4 +104,28 @@ describe("dgram.createSocket", function()
     local s = H.socket({ type = "udp4", lookup = function(_, _, cb) cb(nil, "127.0.0.1", 4) end })
     assert.is_not_nil(s)
   end)
+end)
+
+describe("dgram.createSocket (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  -- createSocket -----------------------------------------------------------------------
+  it("test-dgram-createSocket-type: bad types raise ERR_SOCKET_BAD_TYPE; buffer-size "
+    .. "options are applied", function()
+      for _, bad in ipairs({ "test", { "udp4" }, 1, {}, true, false }) do
+        local err = raises("ERR_SOCKET_BAD_TYPE", dgram.createSocket, bad)
+        assert.equals("Bad socket type specified. Valid types are: udp4, udp6", err.message)
+      end
+      raises("ERR_SOCKET_BAD_TYPE", dgram.createSocket)
+      for _, good in ipairs({ "udp4", "udp6", { type = "udp4" }, { type = "udp6" } }) do
+        local s = H.socket(good)
+        s:close()
+      end
+      local s = H.socket({ type = "udp4", recvBufferSize = 10000, sendBufferSize = 15000 })
+      local rcv, snd
+      s:bind(0, LO4, function() rcv, snd = s:getRecvBufferSize(), s:getSendBufferSize() end)
+      assert.is_true(run_until(2000, function() return rcv ~= nil end))
+      assert.is_true(rcv == 10000 or rcv == 20000, "SO_RCVBUF was " .. tostring(rcv))
+      assert.is_true(snd == 15000 or snd == 30000, "SO_SNDBUF was " .. tostring(snd))
+    end)
 end)

@@ -201,6 +201,28 @@ function H.run_error(ms)
   return err
 end
 
+-- Calls fn(...) expecting no error.
+function H.no_raise(fn, ...)
+  local assert = require("luassert")
+  local ok, err = pcall(fn, ...)
+  assert.is_true(ok, "unexpected error: " .. tostring(type(err) == "table" and
+    (tostring(err.code) .. " " .. tostring(err.message)) or err))
+end
+
+-- Asserts that the loop is idle: nothing referenced is left behind.
+function H.assert_idle()
+  local assert = require("luassert")
+  local more
+  for _ = 1, 20 do
+    more = dgram.run("nowait")
+    if not more then break end
+  end
+  assert.is_false(more)
+end
+
+-- Wall-clock seconds on the loop's monotonic clock.
+function H.now() return dgram.now() / 1000 end
+
 -- A function that does nothing.
 function H.nop() end
 

@@ -2,6 +2,7 @@
 -- this file, so specs use them as H.name after `local H = require("helper")`.
 local H = require("helper")
 local assert = require("luassert")
+local dgram = H.dgram
 
 -- A fresh socket connected to `port` (`address` may be nil) once its connect callback ran.
 function H.connected_client(kind, port, address)
@@ -12,6 +13,9 @@ function H.connected_client(kind, port, address)
   assert.is_nil(failure)
   return c
 end
+
+-- H.connected_client for a udp4 socket.
+function H.connected_client4(port, address) return H.connected_client("udp4", port, address) end
 
 -- Sends each string of `msgs` from a fresh tracked udp4 client to 127.0.0.1:port; closes
 -- the client and calls on_done() (if any) once every send callback ran.
@@ -103,4 +107,72 @@ function H.assert_cb_ok(c, bytes)
   assert.equals(bytes, c[2])
   assert.equals("integer", math.type(c[2]))
   assert.is_false(c.sync, "the callback ran inside send")
+end
+
+-- Binds `s` and runs the loop until 'listening' (returns nil) or 'error' (returns it).
+function H.bind_wait(s, port, address)
+  local listening, failure = false, nil
+  local function onerror(err) failure = err end
+  s:on("error", onerror)
+  s:bind(port, address, function() listening = true end)
+  H.run_until(2000, function() return listening or failure ~= nil end)
+  s:off("error", onerror)
+  assert.is_true(listening or failure ~= nil, "neither 'listening' nor 'error'")
+  return failure
+end
+
+-- Binds `s` with the given arguments; runs the loop until 'listening' (then closes
+-- it) and returns what address() said inside 'listening', and how often it fired.
+function H.bind_and_listen(s, ...)
+  local seen, count = nil, 0
+  s:on("listening", function()
+    count = count + 1
+    seen = s:address()
+    s:close()
+  end)
+  s:bind(...)
+  H.run(2000)
+  return seen, count
+end
+
+-- A `lookup` option for tests: "example.test" is loopback (127.0.0.1 or ::1 by family),
+-- any other name is handed back as it is (IP literals stay literals). Each call is
+-- recorded in `calls`; with `delay`, the answer comes from a timer instead of at once.
+function H.fake_lookup(calls, delay)
+  return function(host, family, cb)
+    calls[#calls + 1] = { host = host, family = family, cb = type(cb) }
+    local ip = host
+    if host == "example.test" then ip = family == 6 and "::1" or "127.0.0.1" end
+    if delay then
+      dgram.setTimeout(delay, function() cb(nil, ip, family) end)
+    else
+      cb(nil, ip, family)
+    end
+  end
+end
+
+-- The first call recorded by H.fake_lookup for `host`, or nil.
+function H.find_call(calls, host)
+  for _, c in ipairs(calls) do
+    if c.host == host then return c end
+  end
+  return nil
+end
+
+-- A `lookup` option that answers IP literals with themselves, "localhost" with loopback
+-- and anything else with ENOTFOUND (so no real name is ever resolved).
+function H.local_lookup(calls)
+  return function(host, family, cb)
+    if calls then calls[#calls + 1] = { host = host, family = family } end
+    if host == "localhost" then
+      cb(nil, family == 6 and "::1" or "127.0.0.1", family)
+    elseif host:match("^[%d%.]+$") then
+      cb(nil, host, 4)
+    elseif host:find(":", 1, true) then
+      cb(nil, host, 6)
+    else
+      cb({ code = "ENOTFOUND", message = "getaddrinfo ENOTFOUND " .. host,
+           syscall = "getaddrinfo", hostname = host })
+    end
+  end
 end

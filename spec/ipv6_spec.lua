@@ -1,20 +1,9 @@
 -- IPv6 specifics: ipv6Only and dual-stack sockets, "::1" and scoped addresses.
 local H = require("helper")
 local run_until, quiet, listener, texts = H.run_until, H.quiet, H.listener, H.texts
+local bind_wait = H.bind_wait
 
 local LO4, LO6 = "127.0.0.1", "::1"
-
--- Binds `s` and runs the loop until 'listening' (returns nil) or 'error' (returns it).
-local function bind_wait(s, port, address)
-  local listening, failure = false, nil
-  local function onerror(err) failure = err end
-  s:on("error", onerror)
-  s:bind(port, address, function() listening = true end)
-  run_until(2000, function() return listening or failure ~= nil end)
-  s:off("error", onerror)
-  assert.is_true(listening or failure ~= nil, "neither 'listening' nor 'error'")
-  return failure
-end
 
 describe("ipv6Only", function()
   after_each(H.cleanup)
@@ -115,5 +104,24 @@ describe("IPv6 addresses and scopes", function()
       c:send("after", port, LO6)
       run_until(2000, function() return #got > 0 end)
       assert.same({ "after" }, texts(got))
+    end)
+end)
+
+describe("ipv6Only (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  it("test-dgram-ipv6only: with ipv6Only, udp4 can bind 0.0.0.0 on the same port",
+    function()
+      local s = H.socket({ type = "udp6", ipv6Only = true })
+      local port
+      s:bind({ port = 0, address = "::" }, function() port = s:address().port end)
+      assert.is_true(run_until(2000, function() return port ~= nil end))
+      local c = H.socket("udp4")
+      local ok, failure = false, nil
+      c:on("error", function(e) failure = e end)
+      c:bind({ port = port, address = "0.0.0.0" }, function() ok = true end)
+      run_until(2000, function() return ok or failure ~= nil end)
+      assert.is_nil(failure and failure.code)
+      assert.is_true(ok)
     end)
 end)

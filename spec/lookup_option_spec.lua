@@ -2,44 +2,10 @@
 -- errors and misuse.
 local H = require("helper")
 local raises, run_until, quiet, dgram = H.raises, H.run_until, H.quiet, H.dgram
-local listener, texts = H.listener, H.texts
+local listener, texts, bind_wait, fake_lookup = H.listener, H.texts, H.bind_wait, H.fake_lookup
+local find_call, local_lookup = H.find_call, H.local_lookup
 
 local LO4, LO6 = "127.0.0.1", "::1"
-
--- Binds `s` and runs the loop until 'listening' (returns nil) or 'error' (returns it).
-local function bind_wait(s, port, address)
-  local listening, failure = false, nil
-  local function onerror(err) failure = err end
-  s:on("error", onerror)
-  s:bind(port, address, function() listening = true end)
-  run_until(2000, function() return listening or failure ~= nil end)
-  s:off("error", onerror)
-  assert.is_true(listening or failure ~= nil, "neither 'listening' nor 'error'")
-  return failure
-end
-
--- A `lookup` option for tests: "example.test" is loopback (127.0.0.1 or ::1 by family),
--- any other name is handed back as it is (IP literals stay literals). Each call is
--- recorded in `calls`; with `delay`, the answer comes from a timer instead of at once.
-local function fake_lookup(calls, delay)
-  return function(host, family, cb)
-    calls[#calls + 1] = { host = host, family = family, cb = type(cb) }
-    local ip = host
-    if host == "example.test" then ip = family == 6 and LO6 or LO4 end
-    if delay then
-      dgram.setTimeout(delay, function() cb(nil, ip, family) end)
-    else
-      cb(nil, ip, family)
-    end
-  end
-end
-
-local function find_call(calls, host)
-  for _, c in ipairs(calls) do
-    if c.host == host then return c end
-  end
-  return nil
-end
 
 describe("the lookup option", function()
   after_each(H.cleanup)
@@ -301,4 +267,24 @@ describe("the lookup option", function()
         raises("ERR_INVALID_ARG_TYPE", dgram.createSocket, { type = "udp6", lookup = bad })
       end)
   end
+end)
+
+describe("the lookup option (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  it("test-dgram-custom-lookup: lookup is called by bind(); non-functions raise", function()
+    local calls = {}
+    local s = H.socket({ type = "udp4", lookup = local_lookup(calls) })
+    local listening = false
+    s:bind(function() listening = true end)
+    assert.is_true(run_until(2000, function() return listening end))
+    assert.equals(1, #calls)
+    assert.equals("0.0.0.0", calls[1].host)
+    assert.equals(4, calls[1].family)
+    for _, bad in ipairs({ true, false, 0, 1, 0 / 0, "", "foo", {} }) do
+      local err = raises("ERR_INVALID_ARG_TYPE", dgram.createSocket,
+        { type = "udp4", lookup = bad })
+      assert.is_truthy(err.message:find('"lookup"', 1, true), err.message)
+    end
+  end)
 end)

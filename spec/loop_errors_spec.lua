@@ -2,16 +2,7 @@
 -- they come out of dgram.run and that nothing is lost.
 local H = require("helper")
 local dgram, prun, run_until, send_all = H.dgram, H.prun, H.wait, H.send_all
-
--- The loop must be idle after each test: nothing referenced left behind.
-local function assert_idle()
-  local more
-  for _ = 1, 20 do
-    more = dgram.run("nowait")
-    if not more then break end
-  end
-  assert.is_false(more)
-end
+local assert_idle = H.assert_idle
 
 describe("an error raised inside a callback", function()
   after_each(H.cleanup)

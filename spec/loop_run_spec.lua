@@ -1,19 +1,6 @@
 -- dgram.run in its modes, and dgram.backendFd/backendTimeout for hosts that poll.
 local H = require("helper")
-local dgram, nop, send_all = H.dgram, H.nop, H.send_all
-
--- Wall-clock seconds on the loop's monotonic clock.
-local function now() return dgram.now() / 1000 end
-
--- The loop must be idle after each test: nothing referenced left behind.
-local function assert_idle()
-  local more
-  for _ = 1, 20 do
-    more = dgram.run("nowait")
-    if not more then break end
-  end
-  assert.is_false(more)
-end
+local dgram, now, nop, send_all, assert_idle = H.dgram, H.now, H.nop, H.send_all, H.assert_idle
 
 describe("dgram.run", function()
   after_each(H.cleanup)

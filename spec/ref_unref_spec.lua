@@ -155,3 +155,35 @@ describe("ref and unref", function()
     assert.equals(1, count)
   end)
 end)
+
+describe("ref and unref (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  it("test-dgram-ref: unbound sockets do not keep the loop alive; ref() after close",
+    function()
+      H.socket("udp4")
+      H.socket("udp6")
+      local s = H.socket("udp4")
+      local refd
+      s:close(function() refd = s:ref() end)
+      H.run(1000)
+      assert.equals(s, refd)
+    end)
+
+  it("test-dgram-unref: an unref'd bound socket lets run() return; unref() after close",
+    function()
+      local s = H.socket("udp4")
+      s:bind()
+      s:unref()
+      local c = H.socket("udp4")
+      local unrefd
+      c:close(function() unrefd = c:unref() end)
+      local fired = false
+      local t = dgram.setTimeout(1000, function() fired = true end)
+      t:unref()
+      H.run(2000)
+      assert.is_false(fired) -- run() returned before the unref'd 1 s timer
+      dgram.clearTimeout(t) -- (it would still fire in a later spec's run)
+      assert.equals(c, unrefd)
+    end)
+end)

@@ -1,20 +1,8 @@
 -- reusePort: sockets sharing a port, and EADDRINUSE without it.
 local H = require("helper")
-local run_until, quiet = H.run_until, H.quiet
+local run_until, quiet, bind_wait = H.run_until, H.quiet, H.bind_wait
 
 local LO4, LO6 = "127.0.0.1", "::1"
-
--- Binds `s` and runs the loop until 'listening' (returns nil) or 'error' (returns it).
-local function bind_wait(s, port, address)
-  local listening, failure = false, nil
-  local function onerror(err) failure = err end
-  s:on("error", onerror)
-  s:bind(port, address, function() listening = true end)
-  run_until(2000, function() return listening or failure ~= nil end)
-  s:off("error", onerror)
-  assert.is_true(listening or failure ~= nil, "neither 'listening' nor 'error'")
-  return failure
-end
 
 describe("reusePort", function()
   after_each(H.cleanup)
@@ -88,5 +76,24 @@ describe("reusePort", function()
     b:bind(a:address().port, LO4)
     run_until(2000, function() return #errors > 0 end)
     assert.same({ "EADDRINUSE" }, errors)
+  end)
+end)
+
+describe("reusePort (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  it("test-dgram-reuseport: two reusePort sockets bind the same port", function()
+    local a = H.socket({ type = "udp4", reusePort = true })
+    local b = H.socket({ type = "udp4", reusePort = true })
+    local port, second, failure = nil, false, nil
+    b:on("error", function(e) failure = e end)
+    a:bind(0, LO4, function()
+      port = a:address().port
+      b:bind(port, LO4, function() second = true end)
+    end)
+    run_until(2000, function() return second or failure ~= nil end)
+    assert.is_nil(failure and failure.code)
+    assert.is_true(second)
+    assert.equals(port, b:address().port)
   end)
 end)

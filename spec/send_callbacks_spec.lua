@@ -1,7 +1,8 @@
 -- Send callbacks and events: arguments, never inside send, order, the implicit bind
 -- and its 'listening', bursts.
 local H = require("helper")
-local dgram, exchange, assert_cb_ok = H.dgram, H.exchange, H.assert_cb_ok
+local dgram, exchange, assert_cb_ok, run_until = H.dgram, H.exchange, H.assert_cb_ok, H.run_until
+local receiver, local_lookup = H.listener, H.local_lookup
 
 local LO4, LO6 = "127.0.0.1", "::1"
 
@@ -279,4 +280,141 @@ describe("send: callbacks and events", function()
     assert.same({ "to four", "IPv4" }, got.four)
     assert.same({ "to six", "IPv6" }, got.six)
   end)
+end)
+
+describe("send: callbacks (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  it("test-dgram-send-callback-buffer: send(msg, port, address, cb) reports the size",
+    function()
+      local _, port = receiver("udp4")
+      local c = H.socket("udp4")
+      local res
+      c:send(string.rep("x", 256), port, LO4, function(err, n) res = { err = err, n = n } end)
+      run_until(2000, function() return res ~= nil end)
+      assert.is_nil(res.err)
+      assert.equals(256, res.n)
+    end)
+
+  it("test-dgram-send-callback-buffer-empty-address: send(msg, port, cb)", function()
+    local c, port = H.bound("udp4")
+    local res
+    c:send(string.rep("x", 256), port, function(err, n) res = { err = err, n = n } end)
+    run_until(2000, function() return res ~= nil end)
+    assert.is_nil(res.err)
+    assert.equals(256, res.n)
+  end)
+
+  it("test-dgram-send-callback-buffer-length: send(msg, offset, length, port, address, cb)",
+    function()
+      local _, port, got = receiver("udp4")
+      local c = H.socket("udp4")
+      local res
+      local msg = string.rep("a", 20) .. string.rep("x", 236)
+      c:send(msg, 20, 236, port, LO4, function(err, n) res = { err = err, n = n } end)
+      run_until(2000, function() return res ~= nil and #got >= 1 end)
+      assert.is_nil(res.err)
+      assert.equals(236, res.n)
+      assert.equals(string.rep("x", 236), got[1] and got[1].msg)
+    end)
+
+  it("test-dgram-send-callback-buffer-length-empty-address: send(msg, offset, length, "
+    .. "port, cb)", function()
+      local _, port, got = receiver("udp4")
+      local c = H.socket("udp4")
+      local res
+      local msg = string.rep("a", 20) .. string.rep("x", 236)
+      c:send(msg, 20, 236, port, function(err, n) res = { err = err, n = n } end)
+      run_until(2000, function() return res ~= nil and #got >= 1 end)
+      assert.is_nil(res.err)
+      assert.equals(236, res.n)
+      assert.equals(string.rep("x", 236), got[1] and got[1].msg)
+    end)
+
+  it("test-dgram-send-callback-multi-buffer: send({b1, b2}, port, address, cb)", function()
+    local _, port, got = receiver("udp4")
+    local c = H.socket("udp4")
+    local res
+    local b1, b2 = string.rep("x", 256), string.rep("y", 256)
+    c:send({ b1, b2 }, port, LO4, function(err, n) res = { err = err, n = n } end)
+    run_until(2000, function() return res ~= nil and #got >= 1 end)
+    assert.is_nil(res.err)
+    assert.equals(512, res.n)
+    assert.equals(b1 .. b2, got[1] and got[1].msg)
+  end)
+
+  it("test-dgram-send-callback-multi-buffer-empty-address: send({b1, b2}, port, cb)",
+    function()
+      local c, port = H.bound("udp4")
+      local got = {}
+      c:on("message", function(msg) got[#got + 1] = msg end)
+      local res
+      local b1, b2 = string.rep("x", 256), string.rep("y", 256)
+      c:send({ b1, b2 }, port, function(err, n) res = { err = err, n = n } end)
+      run_until(2000, function() return res ~= nil and #got >= 1 end)
+      assert.is_nil(res.err)
+      assert.equals(512, res.n)
+      assert.equals(b1 .. b2, got[1])
+    end)
+
+  it("test-dgram-send-callback-recursive: sends from the send callback, which never runs "
+    .. "inside send", function()
+      local c, port = H.bound("udp4")
+      local limit, sent, received, sync_calls = 10, 0, 0, 0
+      local inside = false
+      local function onsend()
+        if inside then sync_calls = sync_calls + 1 end
+        if sent < limit then
+          sent = sent + 1
+          inside = true
+          c:send("abc", 0, 3, port, LO4, onsend)
+          inside = false
+        end
+      end
+      c:on("message", function()
+        received = received + 1
+        if received == limit then c:close() end
+      end)
+      onsend()
+      H.run(3000)
+      assert.equals(limit, received)
+      assert.equals(0, sync_calls)
+    end)
+
+  it("test-dgram-send-cb-quelches-error: a send callback gets a DNS failure instead of "
+    .. "'error'; without one it is emitted", function()
+      local s = H.socket({ type = "udp4", lookup = local_lookup() })
+      local cb_err, emitted = nil, {}
+      s:on("error", function(e) emitted[#emitted + 1] = e end)
+      s:send("gary busey", 0, 10, 100, "dne.example.com", function(err) cb_err = err end)
+      run_until(2000, function() return cb_err ~= nil end)
+      assert.is_truthy(cb_err)
+      assert.equals(0, #emitted)
+      s:send("gary busey", 0, 10, 100, "dne.invalid")
+      run_until(2000, function() return #emitted >= 1 end)
+      assert.equals(1, #emitted)
+    end)
+
+  it("test-dgram-send-error: the lookup's own error object reaches 'error' / the callback",
+    function()
+      local mock = { code = "EMOCK", message = "mock DNS error" }
+      local function failing(host, family, cb)
+        if host == "fail.test" then cb(mock) else cb(nil, host, family) end
+      end
+      local s1 = H.socket({ type = "udp4", lookup = failing })
+      local s2 = H.socket({ type = "udp4", lookup = failing })
+      local got1, got2
+      local msgs = 0
+      s1:on("message", function() msgs = msgs + 1 end)
+      s2:on("message", function() msgs = msgs + 1 end)
+      s1:on("error", function(e) got1 = e end)
+      s1:bind(0, LO4, function() s1:send("foo", s1:address().port, "fail.test") end)
+      s2:bind(0, LO4, function()
+        s2:send("foo", s2:address().port, "fail.test", function(e) got2 = e end)
+      end)
+      run_until(2000, function() return got1 ~= nil and got2 ~= nil end)
+      assert.is_true(rawequal(mock, got1), "'error' got another object: " .. tostring(got1))
+      assert.is_true(rawequal(mock, got2), "callback got another object: " .. tostring(got2))
+      assert.equals(0, msgs)
+    end)
 end)

@@ -1,7 +1,7 @@
 -- Where sends go and what the receiver sees: default addresses, "localhost", rinfo,
 -- answering the sender.
 local H = require("helper")
-local dgram, exchange, assert_cb_ok = H.dgram, H.exchange, H.assert_cb_ok
+local dgram, exchange, assert_cb_ok, run_until = H.dgram, H.exchange, H.assert_cb_ok, H.run_until
 
 local LO4, LO6 = "127.0.0.1", "::1"
 
@@ -142,4 +142,117 @@ describe("send: destinations and rinfo", function()
     assert.equals(pb, from.b)
     assert.are_not.equal(pa, pb)
   end)
+end)
+
+describe("send: destinations and rinfo (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  it("test-dgram-send-default-host: without an address, udp4 sends to 127.0.0.1",
+    function()
+      local c = H.socket("udp4")
+      local got, size = {}, 0
+      c:on("message", function(msg, rinfo)
+        got[#got + 1] = msg
+        size = size + rinfo.size
+        assert.equals(LO4, rinfo.address)
+      end)
+      local x, y, z = string.rep("x", 256), string.rep("y", 256), string.rep("z", 256)
+      c:bind(0, function()
+        local port = c:address().port
+        c:send(x, 0, #x, port)
+        c:send(y, port)
+        c:send({ z }, port)
+        c:send("hello", 0, 5, port)
+      end)
+      run_until(2000, function() return #got >= 4 end)
+      table.sort(got)
+      assert.same({ "hello", x, y, z }, got)
+      assert.equals(256 * 3 + 5, size)
+    end)
+
+  it("test-dgram-udp6-send-default-host: without an address, udp6 sends to ::1", function()
+    local c = H.socket("udp6")
+    local got = {}
+    c:on("message", function(msg, rinfo)
+      got[#got + 1] = msg
+      assert.equals(LO6, rinfo.address)
+      assert.equals("IPv6", rinfo.family)
+    end)
+    local x, y, z = string.rep("x", 256), string.rep("y", 256), string.rep("z", 256)
+    c:bind(0, function()
+      local port = c:address().port
+      c:send(x, 0, #x, port)
+      c:send(y, port)
+      c:send({ z }, port)
+      c:send("hello", 0, 5, port)
+    end)
+    run_until(2000, function() return #got >= 4 end)
+    table.sort(got)
+    assert.same({ "hello", x, y, z }, got)
+  end)
+
+  it("test-dgram-udp4: echo through a server; rinfo says 127.0.0.1 and the server port",
+    function()
+      local server, sport = H.bound("udp4")
+      server:on("message", function(msg, rinfo)
+        assert.equals(LO4, rinfo.address)
+        server:send(msg, 0, #msg, rinfo.port, rinfo.address)
+      end)
+      local client = H.socket("udp4")
+      local reply, info
+      local text = "A message to send"
+      client:on("message", function(msg, rinfo)
+        reply, info = msg, rinfo
+        client:close()
+        server:close()
+      end)
+      client:send(text, 0, #text, sport, "localhost", function(err)
+        assert.is_nil(err)
+      end)
+      H.run(2000)
+      assert.equals(text, reply)
+      assert.equals(LO4, info.address)
+      assert.equals(sport, info.port)
+      assert.equals("IPv4", info.family)
+      assert.equals(#text, info.size)
+    end)
+
+  it("test-dgram-pingpong: 100 round trips, servers bound to 'localhost' and to the "
+    .. "default address", function()
+      local function pingpong(host)
+        local N, count, callbacks = 100, 0, 0
+        local server = H.socket("udp4")
+        server:on("message", function(msg, rinfo)
+          if msg == "PING" then
+            server:send("PONG", 0, 4, rinfo.port, rinfo.address, function(err)
+              assert.is_nil(err)
+              callbacks = callbacks + 1
+            end)
+          end
+        end)
+        local client = H.socket("udp4")
+        local closed = false
+        client:on("message", function(msg)
+          assert.equals("PONG", msg)
+          count = count + 1
+          if count < N then
+            client:send("PING", 0, 4, server:address().port, "localhost")
+          else
+            client:send("PING", 0, 4, server:address().port, "localhost", function()
+              client:close()
+            end)
+          end
+        end)
+        client:on("close", function() closed = true; server:close() end)
+        server:bind(0, host, function()
+          client:send("PING", 0, 4, server:address().port, "localhost")
+        end)
+        H.run(5000)
+        assert.is_true(closed)
+        assert.equals(N, count)
+        assert.is_true(callbacks >= N - 1)
+      end
+      pingpong("localhost")
+      pingpong(nil)
+    end)
 end)

@@ -1,6 +1,8 @@
 -- Every argument form of socket:send, and the bad arguments it raises on at once.
 local H = require("helper")
-local raised, exchange, assert_cb_ok = H.raised, H.exchange, H.assert_cb_ok
+local raised, exchange, assert_cb_ok, raises = H.raised, H.exchange, H.assert_cb_ok, H.raises
+local run_until, quiet, no_raise, free_port = H.run_until, H.quiet, H.no_raise, H.free_port
+local receiver = H.listener
 
 local LO4 = "127.0.0.1"
 
@@ -267,4 +269,106 @@ describe("send: bad arguments raise at once", function()
     H.run(1000)
     assert.is_false(listening)
   end)
+end)
+
+describe("send: argument forms (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  -- send -------------------------------------------------------------------------------
+  it("test-dgram-bytes-length: send(msg, 0, #msg, port, 'localhost', cb) reports #msg",
+    function()
+      local _, port = receiver("udp4")
+      local c = H.socket("udp4")
+      local msg = "Some bytes"
+      local res
+      c:send(msg, 0, #msg, port, "localhost", function(err, n) res = { err = err, n = n } end)
+      run_until(2000, function() return res ~= nil end)
+      assert.is_nil(res.err)
+      assert.equals(#msg, res.n)
+      assert.equals("integer", math.type(res.n))
+    end)
+
+  it("test-dgram-oob-buffer: zero-length and in-bounds slices never raise (length 0 at "
+    .. "the end is fine); each callback runs once", function()
+      local port = free_port()
+      local s = H.socket("udp4")
+      local buf = "\1\2\3\4"
+      local counts = {}
+      no_raise(function()
+        for i, ol in ipairs({ { 0, 0 }, { 0, 4 }, { 1, 3 }, { 3, 1 }, { 4, 0 } }) do
+          counts[i] = 0
+          s:send(buf, ol[1], ol[2], port, LO4, function() counts[i] = counts[i] + 1 end)
+        end
+      end)
+      s:close()
+      H.run(2000)
+      quiet(20)
+      assert.same({ 1, 1, 1, 1, 1 }, counts)
+    end)
+
+  it("test-dgram-send-address-types: '' and nil mean the default host; other "
+    .. "non-strings raise ERR_INVALID_ARG_TYPE", function()
+      local c, port = H.bound("udp4")
+      local results = {}
+      local function cb(err, n) results[#results + 1] = { err = err, n = n } end
+      c:send("test", port, "", cb)
+      c:send("test", port, nil, cb)
+      c:send("test", port, cb)
+      run_until(2000, function() return #results >= 3 end)
+      assert.equals(3, #results)
+      for _, r in ipairs(results) do
+        assert.is_nil(r.err and r.err.code)
+        assert.equals(4, r.n)
+      end
+      for _, bad in ipairs({ {}, 0, 1, true, false }) do
+        local ok, err = pcall(c.send, c, "test", port, bad)
+        assert.is_false(ok, "address " .. tostring(bad) .. " was accepted")
+        assert.equals("ERR_INVALID_ARG_TYPE", type(err) == "table" and err.code or err,
+          "address " .. tostring(bad))
+      end
+    end)
+
+  it("test-dgram-send-bad-arguments: unconnected socket", function()
+    local s = H.socket("udp4")
+    raises("ERR_INVALID_ARG_TYPE", s.send, s)
+    for _, port in ipairs({ -1, 0, 65536 }) do
+      raises("ERR_SOCKET_BAD_PORT", s.send, s, "test", 1, 1, port, LO4)
+    end
+    raises("ERR_INVALID_ARG_TYPE", s.send, s, 23, 12345, LO4)
+    raises("ERR_INVALID_ARG_TYPE", s.send, s, { "test", 23 }, 12345, LO4)
+    raises("ERR_BUFFER_OUT_OF_BOUNDS", s.send, s, "hello", 6, 0, 12345, LO4)
+    raises("ERR_BUFFER_OUT_OF_BOUNDS", s.send, s, "hello", 0, 6, 12345, LO4)
+    raises("ERR_BUFFER_OUT_OF_BOUNDS", s.send, s, "hello", 3, 4, 12345, LO4)
+  end)
+
+  it("test-dgram-send-bad-arguments: connected socket", function()
+    local s = H.socket("udp4")
+    local connected = false
+    s:connect(12345, function() connected = true end)
+    assert.is_true(run_until(2000, function() return connected end))
+    raises("ERR_INVALID_ARG_TYPE", s.send, s)
+    for _, port in ipairs({ -1, 0, 65536 }) do
+      local e = raises("ERR_SOCKET_DGRAM_IS_CONNECTED", s.send, s, "test", 1, 1, port, LO4)
+      assert.equals("Already connected", e.message)
+    end
+    raises("ERR_SOCKET_DGRAM_IS_CONNECTED", s.send, s, "test", 1234, LO4, function() end)
+    for _, input in ipairs({ "hello" }) do
+      local e = raises("ERR_BUFFER_OUT_OF_BOUNDS", s.send, s, input, 6, 0)
+      assert.equals('"offset" is outside of buffer bounds', e.message)
+      e = raises("ERR_BUFFER_OUT_OF_BOUNDS", s.send, s, input, 0, 6)
+      assert.equals('"length" is outside of buffer bounds', e.message)
+      e = raises("ERR_BUFFER_OUT_OF_BOUNDS", s.send, s, input, 3, 4)
+      assert.equals('"length" is outside of buffer bounds', e.message)
+    end
+    -- send(23, 12345, host): Node shifts the arguments (no length), then rejects the buffer
+    raises("ERR_INVALID_ARG_TYPE", s.send, s, 23, 12345, LO4)
+    raises("ERR_INVALID_ARG_TYPE", s.send, s, { "test", 23 }, 12345, LO4)
+  end)
+
+  it("test-dgram-send-invalid-msg-type: a boolean message raises ERR_INVALID_ARG_TYPE",
+    function()
+      local s = H.socket("udp4")
+      raises("ERR_INVALID_ARG_TYPE", s.send, s, true, 0, 1, 1, "host")
+      raises("ERR_INVALID_ARG_TYPE", s.send, s, 5, 0, 1, 1, "host")
+    end)
 end)

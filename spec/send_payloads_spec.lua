@@ -1,7 +1,7 @@
 -- What arrives on the wire: arrays, empty and binary datagrams, the size limits
 -- (EMSGSIZE), strings collected or changed after send.
 local H = require("helper")
-local dgram, exchange, assert_cb_ok = H.dgram, H.exchange, H.assert_cb_ok
+local dgram, exchange, assert_cb_ok, run_until = H.dgram, H.exchange, H.assert_cb_ok, H.run_until
 
 local LO4, LO6 = "127.0.0.1", "::1"
 
@@ -241,5 +241,82 @@ describe("send: payloads", function()
     end)
     table.sort(t.msgs)
     assert.same({ "onetwo", "threefour" }, t.msgs)
+  end)
+end)
+
+describe("send: payloads (Node's test-dgram-* cases)", function()
+  after_each(H.cleanup)
+
+  it("test-dgram-msgsize: a 256 KiB datagram fails with EMSGSIZE to the callback",
+    function()
+      local s = H.socket("udp4")
+      local res
+      s:send(string.rep("\0", 256 * 1024), 0, 256 * 1024, 12345, LO4, function(err)
+        res = { err = err }
+      end)
+      run_until(2000, function() return res ~= nil end)
+      local err = res.err
+      assert.equals("table", type(err))
+      assert.equals("EMSGSIZE", err.code)
+      assert.equals(LO4, err.address)
+      assert.equals(12345, err.port)
+      assert.equals("send", err.syscall)
+      assert.equals("send EMSGSIZE 127.0.0.1:12345", err.message)
+    end)
+
+  it("test-dgram-send-empty-array: send({}, port, address, cb) sends 0 bytes", function()
+    local c, port = H.bound("udp4")
+    local got, res = {}, nil
+    c:on("message", function(msg) got[#got + 1] = msg end)
+    c:send({}, port, LO4, function(err, n) res = { err = err, n = n } end)
+    run_until(2000, function() return res ~= nil and #got >= 1 end)
+    assert.is_nil(res and res.err)
+    assert.equals(0, res and res.n)
+    assert.equals("", got[1])
+  end)
+
+  it("test-dgram-send-empty-buffer: send('', 0, 0, port, address, cb) arrives empty",
+    function()
+      local c, port = H.bound("udp4")
+      local got, res = {}, nil
+      c:on("message", function(msg) got[#got + 1] = msg end)
+      c:send("", 0, 0, port, LO4, function(err, n) res = { err = err, n = n } end)
+      run_until(2000, function() return res ~= nil and #got >= 1 end)
+      assert.is_nil(res and res.err)
+      assert.equals("", got[1])
+    end)
+
+  it("test-dgram-send-empty-packet: send('x', 0, 0, ...) arrives as an empty datagram",
+    function()
+      local c, port = H.bound("udp4")
+      local got, res = {}, nil
+      c:on("message", function(msg) got[#got + 1] = msg end)
+      c:send("x", 0, 0, port, LO4, function(err, n) res = { err = err, n = n } end)
+      run_until(2000, function() return res ~= nil and #got >= 1 end)
+      assert.is_nil(res and res.err)
+      assert.equals(0, res and res.n)
+      assert.equals("", got[1])
+    end)
+
+  it("test-dgram-send-multi-buffer-copy: the array can change after send", function()
+    local c, port = H.bound("udp4")
+    local got, res = {}, nil
+    c:on("message", function(msg) got[#got + 1] = msg end)
+    local b1, b2 = string.rep("x", 256), string.rep("y", 256)
+    local t = { b1, b2 }
+    c:send(t, port, LO4, function(err, n) res = { err = err, n = n } end)
+    t[1], t[2] = nil, nil
+    run_until(2000, function() return res ~= nil and #got >= 1 end)
+    assert.equals(512, res and res.n)
+    assert.equals(b1 .. b2, got[1])
+  end)
+
+  it("test-dgram-send-multi-string-array: {'foo','bar','baz'} to 'localhost'", function()
+    local s = H.socket("udp4")
+    local got = {}
+    s:on("message", function(msg) got[#got + 1] = msg end)
+    s:bind(0, LO4, function() s:send({ "foo", "bar", "baz" }, s:address().port, "localhost") end)
+    run_until(2000, function() return #got >= 1 end)
+    assert.equals("foobarbaz", got[1])
   end)
 end)

@@ -1,17 +1,8 @@
 -- Socket lifetimes: sockets the script dropped keep working, closed ones are
 -- collected, <close> closes.
 local H = require("helper")
-local dgram, nop, prun, run_until, raises = H.dgram, H.nop, H.prun, H.wait, H.raises
-
--- The loop must be idle after each test: nothing referenced left behind.
-local function assert_idle()
-  local more
-  for _ = 1, 20 do
-    more = dgram.run("nowait")
-    if not more then break end
-  end
-  assert.is_false(more)
-end
+local dgram, nop, prun, run_until, assert_idle = H.dgram, H.nop, H.prun, H.wait, H.assert_idle
+local raises = H.raises
 
 describe("socket lifetimes", function()
   after_each(H.cleanup)

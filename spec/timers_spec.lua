@@ -1,19 +1,6 @@
 -- setTimeout/setInterval/clearTimeout/clearInterval: arguments, order, ref and unref.
 local H = require("helper")
-local dgram, nop, prun = H.dgram, H.nop, H.prun
-
--- Wall-clock seconds on the loop's monotonic clock.
-local function now() return dgram.now() / 1000 end
-
--- The loop must be idle after each test: nothing referenced left behind.
-local function assert_idle()
-  local more
-  for _ = 1, 20 do
-    more = dgram.run("nowait")
-    if not more then break end
-  end
-  assert.is_false(more)
-end
+local dgram, now, nop, prun, assert_idle = H.dgram, H.now, H.nop, H.prun, H.assert_idle
 
 describe("timers", function()
   after_each(H.cleanup)
