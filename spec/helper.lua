@@ -109,6 +109,44 @@ function H.sh(cmd)
   return out:gsub("exit=%d+%s*$", ""), status
 end
 
+-- A fresh temporary directory holding child.lua with `code`; returns its path.
+function H.child_dir(code)
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. H.shell_quote(dir)))
+  local f = assert(io.open(dir .. "/child.lua", "w"))
+  f:write(code)
+  f:close()
+  return dir
+end
+
+-- The text of the file at `path`, or "" when there is none.
+function H.read_text(path)
+  local f = io.open(path)
+  local text = f and f:read("a") or ""
+  if f then f:close() end
+  return text
+end
+
+-- Removes a directory made by H.child_dir, with what is in it.
+function H.remove_dir(dir)
+  os.execute("rm -rf " .. H.shell_quote(dir))
+end
+
+-- Runs `code` in a child lua5.4 (this run's LUA_PATH and LUA_CPATH, arguments `...`,
+-- at most 20 s); returns whether it exited with status 0, and what it printed (stdout
+-- and stderr). Under `make asan` the child is checked as well (H.child_env).
+function H.child_lua(code, ...)
+  local dir = H.child_dir(code)
+  local args = {}
+  for i, a in ipairs({ ... }) do args[i] = H.shell_quote(a) end
+  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(H.child_env(), 20 * H.scale,
+    H.shell_quote(dir .. "/child.lua"), table.concat(args, " "), H.shell_quote(dir .. "/out")))
+  local output = H.read_text(dir .. "/out")
+  H.remove_dir(dir)
+  return ok == true, output
+end
+
 -- The valgrind command prefix under `make valgrind` (C harnesses run under memcheck
 -- too), else "".
 function H.valgrind_prefix()

@@ -14,6 +14,19 @@ function H.connected_client(kind, port, address)
   return c
 end
 
+-- Receive buffers big enough for a few hundred datagrams sent before the receiver reads
+-- (the kernel caps the request at net.core.rmem_max, then doubles it).
+H.RCVBUF = 1024 * 1024
+
+-- A socket bound to loopback with a receive buffer of H.RCVBUF; returns it, its port, its
+-- host and the list of the payloads it receives.
+function H.receiver(kind)
+  local r, port, host = H.bound(kind or "udp4", { recvBufferSize = H.RCVBUF })
+  local got = {}
+  r:on("message", function(msg) got[#got + 1] = msg end)
+  return r, port, host, got
+end
+
 -- H.connected_client for a udp4 socket.
 function H.connected_client4(port, address) return H.connected_client("udp4", port, address) end
 
