@@ -292,6 +292,12 @@ H.all_bytes = (function()
   return table.concat(t)
 end)()
 
+-- Host work between runs: burns `ms` of loop-clock time without running the loop.
+function H.busy_wait(ms)
+  local stop = dgram.now() + ms
+  while dgram.now() < stop do end
+end
+
 -- For the *_nsspec files, which run inside a private network namespace.
 -- nil when this process sees only lo and lo routes 224.0.0.0/4; else why not.
 -- /proc/net/* follows the reader's network namespace (/sys/class/net does not: it shows
@@ -322,6 +328,15 @@ function H.netns_problem()
       "ip route add 224.0.0.0/4 dev lo)"
   end
   return nil
+end
+
+local netns_checked -- false once H.netns_problem found nothing, else the problem
+
+-- For the *_nsspec files: marks the running test pending (busted's `pending`, passed in)
+-- with the reason when this is not a private network namespace set up for them.
+function H.need_netns(pending)
+  if netns_checked == nil then netns_checked = H.netns_problem() or false end
+  if netns_checked then pending(netns_checked) end
 end
 
 -- The helpers that exchange datagrams (spec/helper_net.lua) add themselves to H.

@@ -27,6 +27,46 @@ function H.receiver(kind)
   return r, port, host, got
 end
 
+-- Datagram i of `size` bytes: its number first, then a letter that changes with i, so a
+-- datagram cut at the wrong place or swapped with another does not compare equal.
+function H.body(i, size)
+  local head = i .. ":"
+  if size < #head then return string.char(i % 256):rep(size) end
+  return head .. string.char(97 + i % 26):rep(size - #head)
+end
+
+local in_turn_fn = false -- true while H.in_turn's fn runs
+
+-- Runs fn from a callback (inside dgram.run), so its sends are one loop turn's.
+function H.in_turn(fn)
+  local ran = false
+  dgram.nextTick(function()
+    in_turn_fn = true
+    local ok, err = pcall(fn)
+    in_turn_fn = false
+    if not ok then error(err, 0) end
+    ran = true
+  end)
+  assert.is_true(H.run_until(2000, function() return ran end), "the tick did not run")
+end
+
+-- A send callback that stores its arguments in t[i], and in t[i].sync whether it ran
+-- during the H.in_turn turn that sent (it must come on a later one).
+function H.turn_recorder(t, i)
+  return function(...)
+    t[i] = table.pack(...)
+    t[i].sync = in_turn_fn
+  end
+end
+
+-- A bound `kind` socket (at `address`) whose multicast datagrams loop back to this host.
+function H.multicast_sender(kind, address)
+  local s = H.socket(kind or "udp4")
+  s:bind(0, address)
+  assert.is_true(s:setMulticastLoopback(true))
+  return s
+end
+
 -- H.connected_client for a udp4 socket.
 function H.connected_client4(port, address) return H.connected_client("udp4", port, address) end
 

@@ -2,39 +2,8 @@
 -- turn; each socket's run leaves with one sendmmsg (same-size runs to one destination
 -- as one UDP GSO write). Checked: what arrives and what the callbacks get.
 local H = require("helper")
-local dgram, RCVBUF, receiver, count = H.dgram, H.RCVBUF, H.receiver, H.count
-
--- Datagram i of `size` bytes: its number first, then a letter that changes with i, so a
--- datagram cut at the wrong place or swapped with another does not compare equal.
-local function body(i, size)
-  local head = i .. ":"
-  if size < #head then return string.char(i % 256):rep(size) end
-  return head .. string.char(97 + i % 26):rep(size - #head)
-end
-
-local in_fn = false -- true while in_turn's fn runs
-
--- Runs fn from a callback (inside dgram.run), so its sends are one loop turn's.
-local function in_turn(fn)
-  local ran = false
-  dgram.nextTick(function()
-    in_fn = true
-    local ok, err = pcall(fn)
-    in_fn = false
-    if not ok then error(err, 0) end
-    ran = true
-  end)
-  assert.is_true(H.run_until(2000, function() return ran end), "the tick did not run")
-end
-
--- A send callback that stores its arguments in t[i], and in t[i].sync whether it ran
--- during the turn that sent (it must come on a later one).
-local function recorder(t, i)
-  return function(...)
-    t[i] = table.pack(...)
-    t[i].sync = in_fn
-  end
-end
+local dgram, RCVBUF, receiver, body, in_turn = H.dgram, H.RCVBUF, H.receiver, H.body, H.in_turn
+local recorder, count = H.turn_recorder, H.count
 
 local function assert_sent(c, bytes, what)
   assert.is_table(c, (what or "") .. ": no callback")
