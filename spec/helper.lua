@@ -1,4 +1,5 @@
--- Shared by the specs: a bounded loop run, sockets that are closed after each test.
+-- Shared by the specs: tracked sockets closed after each test, bounded loop runs, child
+-- processes, error checks; the helpers that exchange datagrams are in spec/helper_net.lua.
 local dgram = require("dgram")
 
 local H = { dgram = dgram }
@@ -55,41 +56,6 @@ function H.bound(kind, opts)
   end
   assert(listening, "the socket did not emit 'listening'")
   return s, s:address().port, host
-end
-
--- A socket bound to loopback (H.bound) that records what it receives in `got` as
--- { msg =, rinfo = }; returns the socket, its port, `got` and its host.
-function H.listener(kind, opts)
-  local s, port, host = H.bound(kind or "udp4", opts)
-  local got = {}
-  s:on("message", function(msg, rinfo) got[#got + 1] = { msg = msg, rinfo = rinfo } end)
-  return s, port, got, host
-end
-
--- The payloads of a H.listener's `got`, in order.
-function H.texts(got)
-  local t = {}
-  for i, m in ipairs(got) do t[i] = m.msg end
-  return t
-end
-
--- A port that was free a moment ago (bound on loopback, closed, 'close' emitted).
-function H.free_port(kind)
-  local s, port = H.bound(kind or "udp4")
-  s:close()
-  H.quiet(10)
-  return port
-end
-
--- s:send(msg, port, host, cb) and runs the loop until cb; returns cb's err, bytes.
-function H.send_wait(s, msg, port, host)
-  local done, res = false, nil
-  s:send(msg, port, host, function(err, n)
-    done, res = true, { err, n }
-  end)
-  H.run_until(3000, function() return done end)
-  assert(done, "the send callback did not run")
-  return res[1], res[2]
 end
 
 -- os.execute for a helper command, without the sanitizers `make asan` preloads into
