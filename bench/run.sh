@@ -66,6 +66,6 @@ if [ ! -f "$out/benchclock.so" ] || [ bench/c/benchclock.c -nt "$out/benchclock.
 fi
 
 ulimit -n 4096 2>/dev/null || true # 1,000 sockets and then some
-export LUA_PATH='./lua/?.lua;./lua/?/init.lua;./bench/peers/?.lua;;'
+export LUA_PATH='./lua/?.lua;./lua/?/init.lua;./bench/peers/?.lua;./?.lua;;'
 export LUA_CPATH='./build/?.so;./build/bench/?.so;;'
 exec lua5.4 bench/driver.lua "$mode"

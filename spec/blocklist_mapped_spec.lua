@@ -18,11 +18,7 @@ local function dual_stack_listener(opts)
   return s, s:address().port, got
 end
 
-local function texts(got)
-  local t = {}
-  for i, m in ipairs(got) do t[i] = m.msg end
-  return t
-end
+local texts = H.texts
 
 describe("block lists: IPv4-mapped rules on a dual-stack socket", function()
   after_each(H.cleanup)

@@ -4,7 +4,7 @@ local H = require("helper")
 local dgram = H.dgram
 local EventEmitter = dgram.EventEmitter
 
-local function nop() end
+local nop = H.nop
 
 -- A fresh emitter. API.md exports the class "for reuse" without naming a constructor;
 -- EventEmitter.new() is the one lua/dgram/emitter.lua provides.
@@ -12,18 +12,7 @@ local function new_emitter()
   return EventEmitter.new()
 end
 
--- Returns a listener that appends `tag` and its arguments to `log`.
-local function recorder(log, tag)
-  return function(...)
-    log[#log + 1] = { tag = tag, args = table.pack(...) }
-  end
-end
-
-local function tags(log)
-  local out = {}
-  for i, e in ipairs(log) do out[i] = e.tag end
-  return out
-end
+local recorder, tags = H.recorder, H.tags
 
 local function assert_invalid_listener(fn)
   local ok, err = pcall(fn)
@@ -291,8 +280,7 @@ end)
 describe("'message' listeners on a socket", function()
   after_each(H.cleanup)
 
-  -- Runs the loop round by round until cond() holds or `ms` pass; returns cond().
-  local function run_until(cond, ms) return H.run_until(ms or 2000, cond) end
+  local run_until = H.wait
 
   -- Sends `msgs` in order from `client` to 127.0.0.1:port and runs the loop until every
   -- send callback ran and `expect()` holds (or 2 s passed); then a little more so that a

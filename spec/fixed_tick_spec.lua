@@ -4,10 +4,7 @@
 local H = require("helper")
 local dgram = H.dgram
 
-local function busy_wait(ms)
-  local stop = dgram.now() + ms
-  while dgram.now() < stop do end
-end
+local busy_wait = H.busy_wait
 
 -- Runs the loop (one round at a time) for `ms` of real time.
 local function run_for(ms)

@@ -9,25 +9,20 @@ local LUA = os.getenv("LUA") or "lua5.4"
 -- between the lines "BEGIN" and "END" it writes to stderr; returns that count and
 -- the script's stdout.
 local function strace_sends(script)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. dir))
-  local f = assert(io.open(dir .. "/child.lua", "w"))
-  f:write(script)
-  f:close()
+  local dir = H.child_dir(script)
   -- (LeakSanitizer cannot run under strace: it needs ptrace itself)
   local cmd = ("timeout %d strace -f -qq -e trace=sendmmsg,sendmsg,sendto,write -o %s/trace " ..
     "env %sASAN_OPTIONS=detect_leaks=0 %s %s/child.lua > %s/out 2>/dev/null"):format(
     20 * H.scale, dir, H.child_env(), LUA, dir, dir)
   local ok = H.execute(cmd)
-  local out = io.open(dir .. "/out"):read("a")
+  local out = H.read_text(dir .. "/out")
   local sends, inside = 0, false
   for line in io.lines(dir .. "/trace") do
     if line:find('write%(2, "BEGIN') then inside = true end
     if line:find('write%(2, "END') then inside = false end
     if inside and line:find("send") then sends = sends + 1 end
   end
-  os.execute("rm -rf " .. dir)
+  H.remove_dir(dir)
   return ok, sends, out
 end
 

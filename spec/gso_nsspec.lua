@@ -4,49 +4,18 @@
 -- they run only inside a private network namespace: spec/run.sh starts them under
 -- `unshare -n`. Anywhere else every test here is pending with the reason.
 local H = require("helper")
-local dgram = H.dgram
+local body, in_turn, count, sender = H.body, H.in_turn, H.count, H.multicast_sender
 
-local problem -- false once checked and fine
-local function need_netns()
-  if problem == nil then problem = H.netns_problem() or false end
-  if problem then pending(problem) end
-end
-
--- Big enough for the datagrams one turn sends before the receiver reads.
-local RCVBUF = 1024 * 1024
+local function need_netns() H.need_netns(pending) end
 
 -- A udp4 socket bound to `address` (default 0.0.0.0: it gets group and broadcast
 -- datagrams too) on a random port; returns it, its port and the list of what it receives.
 local function receiver(kind, address)
-  local s = H.socket({ type = kind or "udp4", recvBufferSize = RCVBUF })
+  local s = H.socket({ type = kind or "udp4", recvBufferSize = H.RCVBUF })
   local got = {}
   s:on("message", function(msg) got[#got + 1] = msg end)
   s:bind(0, address)
   return s, s:address().port, got
-end
-
--- A bound socket whose multicast datagrams loop back to this host.
-local function sender(kind, address)
-  local s = H.socket(kind or "udp4")
-  s:bind(0, address)
-  assert.is_true(s:setMulticastLoopback(true))
-  return s
-end
-
--- Datagram i of `size` bytes: its number, then a letter that changes with i.
-local function body(i, size)
-  local head = i .. ":"
-  return head .. string.char(97 + i % 26):rep(size - #head)
-end
-
--- Runs fn from a callback (inside dgram.run), so its sends are one loop turn's.
-local function in_turn(fn)
-  local ran = false
-  dgram.nextTick(function()
-    fn()
-    ran = true
-  end)
-  assert.is_true(H.run_until(2000, function() return ran end), "the tick did not run")
 end
 
 -- Sends n datagrams of `size` bytes in one turn; returns what they should be and the
@@ -60,12 +29,6 @@ local function send_turn(s, n, size, port, address, first)
     end
   end)
   return want, cbs
-end
-
-local function count(t)
-  local n = 0
-  for _ in pairs(t) do n = n + 1 end
-  return n
 end
 
 -- Waits for want and the callbacks; then every datagram is as sent, in order, and every

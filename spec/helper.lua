@@ -1,4 +1,5 @@
--- Shared by the specs: a bounded loop run, sockets that are closed after each test.
+-- Shared by the specs: tracked sockets closed after each test, bounded loop runs, child
+-- processes, error checks; the helpers that exchange datagrams are in spec/helper_net.lua.
 local dgram = require("dgram")
 
 local H = { dgram = dgram }
@@ -57,26 +58,6 @@ function H.bound(kind, opts)
   return s, s:address().port, host
 end
 
--- A socket bound to loopback (H.bound) that records what it receives in `got` as
--- { msg =, rinfo = }; returns the socket, its port and `got`.
-function H.listener(kind, opts)
-  local s, port = H.bound(kind or "udp4", opts)
-  local got = {}
-  s:on("message", function(msg, rinfo) got[#got + 1] = { msg = msg, rinfo = rinfo } end)
-  return s, port, got
-end
-
--- s:send(msg, port, host, cb) and runs the loop until cb; returns cb's err, bytes.
-function H.send_wait(s, msg, port, host)
-  local done, res = false, nil
-  s:send(msg, port, host, function(err, n)
-    done, res = true, { err, n }
-  end)
-  H.run_until(3000, function() return done end)
-  assert(done, "the send callback did not run")
-  return res[1], res[2]
-end
-
 -- os.execute for a helper command, without the sanitizers `make asan` preloads into
 -- lua5.4 (they would report the command's own leaks).
 function H.execute(cmd)
@@ -92,6 +73,44 @@ function H.sh(cmd)
   p:close()
   local status = tonumber(out:match("exit=(%d+)%s*$"))
   return out:gsub("exit=%d+%s*$", ""), status
+end
+
+-- A fresh temporary directory holding child.lua with `code`; returns its path.
+function H.child_dir(code)
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir -p " .. H.shell_quote(dir)))
+  local f = assert(io.open(dir .. "/child.lua", "w"))
+  f:write(code)
+  f:close()
+  return dir
+end
+
+-- The text of the file at `path`, or "" when there is none.
+function H.read_text(path)
+  local f = io.open(path)
+  local text = f and f:read("a") or ""
+  if f then f:close() end
+  return text
+end
+
+-- Removes a directory made by H.child_dir, with what is in it.
+function H.remove_dir(dir)
+  os.execute("rm -rf " .. H.shell_quote(dir))
+end
+
+-- Runs `code` in a child lua5.4 (this run's LUA_PATH and LUA_CPATH, arguments `...`,
+-- at most 20 s); returns whether it exited with status 0, and what it printed (stdout
+-- and stderr). Under `make asan` the child is checked as well (H.child_env).
+function H.child_lua(code, ...)
+  local dir = H.child_dir(code)
+  local args = {}
+  for i, a in ipairs({ ... }) do args[i] = H.shell_quote(a) end
+  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(H.child_env(), 20 * H.scale,
+    H.shell_quote(dir .. "/child.lua"), table.concat(args, " "), H.shell_quote(dir .. "/out")))
+  local output = H.read_text(dir .. "/out")
+  H.remove_dir(dir)
+  return ok == true, output
 end
 
 -- The valgrind command prefix under `make valgrind` (C harnesses run under memcheck
@@ -122,6 +141,15 @@ end
 -- `make asan` preloads into lua5.4 (as H.execute).
 function H.popen(cmd)
   return assert(io.popen("env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "' 2>&1"))
+end
+
+-- Calls fn(...) expecting it to raise an error object (a table); returns the object.
+function H.raised(fn, ...)
+  local assert = require("luassert")
+  local ok, err = pcall(fn, ...)
+  assert.is_false(ok, "expected an error to be raised")
+  assert.equals("table", type(err), "errors are error objects: " .. tostring(err))
+  return err
 end
 
 -- Calls fn(...) expecting it to raise an error object with `code`; returns the object.
@@ -155,12 +183,92 @@ function H.quiet(ms)
   H.run_until(ms, function() return false end)
 end
 
+-- H.run_until with the arguments the other way round: cond first, `ms` (default 2000)
+-- second.
+function H.wait(cond, ms) return H.run_until(ms or 2000, cond) end
+
+-- Runs the loop (dgram.run(mode)) with pcall under an unreferenced deadline of `ms`
+-- (default 2000); `on_deadline` (if any) runs when it passes, to close what keeps the loop
+-- up. Returns pcall's results packed, with `expired` set when the deadline passed.
+function H.prun(ms, on_deadline, mode)
+  local expired = false
+  local deadline = dgram.setTimeout((ms or 2000) * H.scale, function()
+    expired = true
+    if on_deadline then on_deadline() end
+  end)
+  deadline:unref()
+  local res = table.pack(pcall(dgram.run, mode))
+  dgram.clearTimeout(deadline)
+  res.expired = expired
+  return res
+end
+
+-- Runs the loop (H.run(ms)) expecting it to raise; returns what was raised.
+function H.run_error(ms)
+  local assert = require("luassert")
+  local ok, err = pcall(H.run, ms)
+  assert.is_false(ok, "dgram.run() should have raised")
+  return err
+end
+
+-- Calls fn(...) expecting no error.
+function H.no_raise(fn, ...)
+  local assert = require("luassert")
+  local ok, err = pcall(fn, ...)
+  assert.is_true(ok, "unexpected error: " .. tostring(type(err) == "table" and
+    (tostring(err.code) .. " " .. tostring(err.message)) or err))
+end
+
+-- Asserts that the loop is idle: nothing referenced is left behind.
+function H.assert_idle()
+  local assert = require("luassert")
+  local more
+  for _ = 1, 20 do
+    more = dgram.run("nowait")
+    if not more then break end
+  end
+  assert.is_false(more)
+end
+
+-- Wall-clock seconds on the loop's monotonic clock.
+function H.now() return dgram.now() / 1000 end
+
+-- A function that does nothing.
+function H.nop() end
+
+-- A listener that appends { tag = tag, args = table.pack(...) } to `log` when called.
+function H.recorder(log, tag)
+  return function(...)
+    log[#log + 1] = { tag = tag, args = table.pack(...) }
+  end
+end
+
+-- The tags of a H.recorder `log`, in order.
+function H.tags(log)
+  local out = {}
+  for i, e in ipairs(log) do out[i] = e.tag end
+  return out
+end
+
+-- How many keys table `t` has.
+function H.count(t)
+  local n = 0
+  for _ in pairs(t) do n = n + 1 end
+  return n
+end
+
 -- All 256 byte values, in order.
 H.all_bytes = (function()
   local t = {}
   for i = 0, 255 do t[#t + 1] = string.char(i) end
   return table.concat(t)
 end)()
+
+-- Host work between runs: burns `ms` of loop-clock time without running the loop.
+function H.busy_wait(ms)
+  local stop = dgram.now() + ms
+  while dgram.now() < stop do end
+end
 
 -- For the *_nsspec files, which run inside a private network namespace.
 -- nil when this process sees only lo and lo routes 224.0.0.0/4; else why not.
@@ -256,5 +364,18 @@ function H.pid()
   f:close()
   return pid
 end
+
+local netns_checked -- false once H.netns_problem found nothing, else the problem
+
+-- For the *_nsspec files: marks the running test pending (busted's `pending`, passed in)
+-- with the reason when this is not a private network namespace set up for them.
+function H.need_netns(pending)
+  if netns_checked == nil then netns_checked = H.netns_problem() or false end
+  if netns_checked then pending(netns_checked) end
+end
+
+-- The helpers that exchange datagrams (spec/helper_net.lua) add themselves to H.
+package.loaded.helper = H
+require("helper_net")
 
 return H

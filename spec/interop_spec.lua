@@ -9,9 +9,7 @@ local here = debug.getinfo(1, "S").source:match("^@(.*)[/\\]") or "."
 local PEER = here .. "/interop_peer.js"
 local NODE = os.getenv("DGRAM_NODE") or "node"
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", [['\'']]) .. "'"
-end
+local shell_quote = H.shell_quote
 
 -- The node binary, or a failed assertion that says how to get one.
 local function node()

@@ -8,13 +8,7 @@ local run_until, quiet = H.run_until, H.quiet
 
 -- ---- the namespace guard ------------------------------------------------------------
 
-local netns_problem = H.netns_problem
-
-local problem -- false once checked and fine
-local function need_netns()
-  if problem == nil then problem = netns_problem() or false end
-  if problem then pending(problem) end
-end
+local function need_netns() H.need_netns(pending) end
 
 -- ---- helpers ------------------------------------------------------------------------
 
@@ -29,12 +23,7 @@ local function receiver(port, reuse)
 end
 
 -- A bound udp4 socket whose multicast datagrams loop back to this host.
-local function sender(address)
-  local s = H.socket("udp4")
-  s:bind(0, address)
-  assert.is_true(s:setMulticastLoopback(true))
-  return s
-end
+local function sender(address) return H.multicast_sender("udp4", address) end
 
 -- Sends and records the callback's outcome in results[key] ("ok" or the error object).
 local function send(s, results, key, msg, port, address)
@@ -43,18 +32,7 @@ local function send(s, results, key, msg, port, address)
   end)
 end
 
-local function msgs(got)
-  local t = {}
-  for i, m in ipairs(got) do t[i] = m.msg end
-  return t
-end
-
-local function raised(fn, ...)
-  local ok, err = pcall(fn, ...)
-  assert.is_false(ok, "expected an error")
-  assert.equals("table", type(err), "errors are error objects: " .. tostring(err))
-  return err
-end
+local msgs, raised = H.texts, H.raised
 
 local function system_error(err, code, syscall)
   assert.equals(code, err.code)

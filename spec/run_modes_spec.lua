@@ -5,11 +5,7 @@
 local H = require("helper")
 local dgram = H.dgram
 
--- Host work between runs: nothing runs the loop meanwhile.
-local function busy_wait(ms)
-  local stop = dgram.now() + ms
-  while dgram.now() < stop do end
-end
+local busy_wait = H.busy_wait
 
 -- Lets what earlier tests (and spec files) left on the loop finish, so that each test
 -- starts from an idle loop.

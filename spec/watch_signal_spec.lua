@@ -64,12 +64,7 @@ end)
 -- it `signal` and returns its exit status, stdout and stderr. Bounded: a child still
 -- there 5 s after the signal is killed (status 137 then).
 local function signal_child(code, signal)
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir -p " .. dir))
-  local f = assert(io.open(dir .. "/child.lua", "w"))
-  f:write(code)
-  f:close()
+  local dir = H.child_dir(code)
   local script = ([[
     %slua5.4 %s/child.lua >%s/out 2>%s/err & pid=$!
     i=0
@@ -82,14 +77,9 @@ local function signal_child(code, signal)
     { wait $pid; echo $? > %s/status; } 2>/dev/null
   ]]):format(H.child_env(), dir, dir, dir, dir, signal, dir)
   H.execute(script)
-  local function read(name)
-    local fh = io.open(dir .. "/" .. name)
-    local text = fh and fh:read("a") or ""
-    if fh then fh:close() end
-    return text
-  end
+  local function read(name) return H.read_text(dir .. "/" .. name) end
   local status, out, err = tonumber(read("status")), read("out"), read("err")
-  os.execute("rm -rf " .. dir)
+  H.remove_dir(dir)
   return status, out, err
 end
 
