@@ -1,7 +1,8 @@
 -- Sends made when the Lua state closes or exits, or while its first batch is made
 -- (each in a child lua5.4).
 local H = require("helper")
-local dgram, receiver, child = H.dgram, H.receiver, H.child_lua
+local dgram, receiver = H.dgram, H.receiver
+local function child(code, ...) return H.child(code, nil, ...) end
 
 -- Waits for `n` datagrams on a receiver the child sent to; the loop's clock is brought up
 -- to date first (it stood still while the child ran).

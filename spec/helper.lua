@@ -99,20 +99,6 @@ function H.remove_dir(dir)
   os.execute("rm -rf " .. H.shell_quote(dir))
 end
 
--- Runs `code` in a child lua5.4 (this run's LUA_PATH and LUA_CPATH, arguments `...`,
--- at most 20 s); returns whether it exited with status 0, and what it printed (stdout
--- and stderr). Under `make asan` the child is checked as well (H.child_env).
-function H.child_lua(code, ...)
-  local dir = H.child_dir(code)
-  local args = {}
-  for i, a in ipairs({ ... }) do args[i] = H.shell_quote(a) end
-  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(H.child_env(), 20 * H.scale,
-    H.shell_quote(dir .. "/child.lua"), table.concat(args, " "), H.shell_quote(dir .. "/out")))
-  local output = H.read_text(dir .. "/out")
-  H.remove_dir(dir)
-  return ok == true, output
-end
-
 -- The valgrind command prefix under `make valgrind` (C harnesses run under memcheck
 -- too), else "".
 function H.valgrind_prefix()
@@ -303,28 +289,18 @@ function H.netns_problem()
 end
 
 -- Runs `code` in a child lua5.4 (this run's LUA_PATH and LUA_CPATH, arguments `...`) for
--- what only a fresh process shows (its Lua state closing, a crash); returns whether it
--- exited with status 0 within `seconds` (default 20, scaled), and what it printed. Under
--- `make asan` the child gets the sanitizers too (the module needs their runtime).
+-- what only a fresh process shows (its Lua state closing, a crash, os.exit); returns
+-- whether it exited with status 0 within `seconds` (default 20, scaled), and what it
+-- printed (stdout and stderr). Under `make asan` the child is checked as well.
 function H.child(code, seconds, ...)
-  local function quote(v) return "'" .. tostring(v):gsub("'", "'\\''") .. "'" end
-  local script, out = os.tmpname(), os.tmpname()
-  local f = assert(io.open(script, "w"))
-  f:write(code)
-  f:close()
-  local preload = ""
-  if os.getenv("DGRAM_ASAN") and os.getenv("LD_PRELOAD") then
-    preload = "LD_PRELOAD=" .. quote(os.getenv("LD_PRELOAD")) .. " "
-  end
+  local dir = H.child_dir(code)
   local args = {}
-  for i, a in ipairs({ ... }) do args[i] = quote(a) end
-  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(preload,
-    (seconds or 20) * H.scale, quote(script), table.concat(args, " "), quote(out)))
-  f = io.open(out)
-  local output = f and f:read("a") or ""
-  if f then f:close() end
-  os.remove(script)
-  os.remove(out)
+  for i, a in ipairs({ ... }) do args[i] = H.shell_quote(a) end
+  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(H.child_env(),
+    (seconds or 20) * H.scale, H.shell_quote(dir .. "/child.lua"), table.concat(args, " "),
+    H.shell_quote(dir .. "/out")))
+  local output = H.read_text(dir .. "/out")
+  H.remove_dir(dir)
   return ok == true, output
 end
 
