@@ -133,4 +133,46 @@ function H.netns_problem()
   return nil
 end
 
+-- A socket bound to loopback that records what it receives as { msg =, rinfo = };
+-- returns it, its port and the list.
+function H.listener(kind, opts)
+  local s, port = H.bound(kind or "udp4", opts)
+  local got = {}
+  s:on("message", function(msg, rinfo) got[#got + 1] = { msg = msg, rinfo = rinfo } end)
+  return s, port, got
+end
+
+-- The messages of a listener's list, in the order received.
+function H.texts(got)
+  local t = {}
+  for i, m in ipairs(got) do t[i] = m.msg end
+  return t
+end
+
+-- A port that was free a moment ago (bound on loopback, then closed).
+function H.free_port(kind)
+  local s, port = H.bound(kind or "udp4")
+  s:close()
+  return port
+end
+
+-- Runs `script` (Lua source) in a child lua5.4 with this process's LUA_PATH, LUA_CPATH
+-- and sanitizer preload, after `shell` (e.g. "ulimit -n 64") in its shell; returns what
+-- it printed (stdout and stderr) and its exit status.
+function H.lua_child(script, shell)
+  local path = os.tmpname()
+  local f = assert(io.open(path, "w"))
+  f:write(script)
+  f:close()
+  local preload = os.getenv("LD_PRELOAD") or ""
+  local inner = ("%s; exec env LD_PRELOAD='%s' %s %s"):format(shell or "true", preload,
+    os.getenv("LUA") or "lua5.4", path)
+  local p = assert(io.popen("env -u LD_PRELOAD sh -c \"" .. inner .. "\" 2>&1; echo \"exit=$?\""))
+  local out = p:read("a")
+  p:close()
+  os.remove(path)
+  local status = tonumber(out:match("exit=(%d+)%s*$"))
+  return (out:gsub("exit=%d+%s*$", "")), status
+end
+
 return H

@@ -78,8 +78,9 @@ void socket_close_now(lua_State *L, dgram_socket *s, int sidx) {
   luaL_checkstack(L, 32, NULL);
   batch_flush(L, s->loop);
   push_not_running(L);
-  socket_drop_waiting(L, s, sidx, lua_gettop(L));
+  waiting_drop(L, s, sidx, lua_gettop(L), 1);
   lua_pop(L, 1);
+  bind_cancel(L, sidx);
   s->state = SOCK_CLOSED;
   socket_anchor(L, s, sidx);
   uv_udp_recv_stop(s->handle);
