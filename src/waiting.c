@@ -19,13 +19,24 @@ static void push_queue(lua_State *L, int sidx) {
   lua_remove(L, -2);
 }
 
+/* A queue that held many operations is let go once empty, not kept at its peak size. */
+#define QUEUE_KEEP 64
+
 /* Pushes the first operation and takes it off the queue (q: the queue's index). */
-static int queue_shift(lua_State *L, dgram_socket *s, int q) {
+static int queue_shift(lua_State *L, dgram_socket *s, int sidx, int q) {
   int at = ++s->wait.head;
   lua_rawgeti(L, q, at);
   lua_pushnil(L);
   lua_rawseti(L, q, at);
-  if (s->wait.head == s->wait.tail) s->wait.head = s->wait.tail = 0;
+  if (s->wait.head == s->wait.tail) {
+    s->wait.head = s->wait.tail = 0;
+    if (at > QUEUE_KEEP) {
+      socket_handlers(L, sidx, 1);
+      lua_pushnil(L);
+      lua_setfield(L, -2, "_waiting");
+      lua_pop(L, 1);
+    }
+  }
   return lua_gettop(L);
 }
 
@@ -88,7 +99,7 @@ static void waiting_pump(lua_State *L, dgram_socket *s, int sidx) {
     int phase = item_int(L, lua_gettop(L), W_PHASE);
     lua_pop(L, 1);
     if (phase == PHASE_BIND || phase == PHASE_LOOKUP) break;
-    int item = queue_shift(L, s, q);
+    int item = queue_shift(L, s, sidx, q);
     if (phase != PHASE_DEAD) {
       item_uncount(L, s, item);
       if (item_int(L, item, W_KIND) == WAIT_CONNECT)
@@ -167,6 +178,12 @@ int waiting_add(lua_State *L, dgram_socket *s, int sidx) {
     s->wait.sends++;
     s->wait.bytes += item_bytes(L, item);
   }
+  if (s->state == SOCK_CLOSED) { /* by a finalizer the allocations above ran */
+    push_not_running(L);
+    waiting_drop(L, s, sidx, lua_gettop(L), 1);
+    lua_pop(L, 2);
+    return LUA_OK;
+  }
   if (s->state != SOCK_BOUND) {
     lua_pop(L, 1);
     return LUA_OK;
@@ -231,7 +248,7 @@ int waiting_drop(lua_State *L, dgram_socket *s, int sidx, int err, int closing) 
   push_queue(L, sidx);
   int q = lua_gettop(L);
   while (waiting_any(s)) {
-    int item = queue_shift(L, s, q);
+    int item = queue_shift(L, s, sidx, q);
     if (item_int(L, item, W_PHASE) != PHASE_DEAD) {
       int kind = item_int(L, item, W_KIND);
       item_abandon(L, s, item);
