@@ -80,6 +80,35 @@ describe("sends leave in the order they were made", function()
     assert.same(want, H.texts(got))
   end)
 
+  it("a lookup that fails fails its own send only; the later ones go on in order",
+    function()
+      local _, port, got = H.listener("udp4")
+      local nf = dgram.core.error("ENOTFOUND", "getaddrinfo ENOTFOUND nowhere.test")
+      local asked = {}
+      local delayed = delayed_lookup(asked)
+      local c = H.socket({
+        type = "udp4",
+        lookup = function(host, family, cb)
+          if host == "nowhere.test" then
+            dgram.setTimeout(30, function() cb(nf) end)
+          else
+            delayed(host, family, cb)
+          end
+        end,
+      })
+      local calls = {}
+      local function cb(i)
+        return function(err) calls[#calls + 1] = i .. " " .. tostring(err and err.code) end
+      end
+      c:send("1", port, "slow10.test", cb(1))
+      c:send("2", port, "nowhere.test", cb(2))
+      c:send("3", port, LO4, cb(3))
+      c:send("4", port, "slow5.test", cb(4))
+      run_until(3000, function() return #calls >= 4 end)
+      assert.same({ "1", "3", "4" }, H.texts(got))
+      assert.same({ "1 nil", "2 ENOTFOUND", "3 nil", "4 nil" }, calls)
+    end)
+
   it("a send made after connect() leaves after the sends made before it", function()
     local _, port, got = H.listener("udp4")
     local asked = {}

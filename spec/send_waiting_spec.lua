@@ -206,6 +206,7 @@ describe("close() while sends wait", function()
       c:send("no callback", 9, LO4)
       assert.equals(1, #pending) -- the implicit bind's lookup
       assert.equals(4, c:getSendQueueCount())
+      assert.equals(2 + 2 + 2 + #"no callback", c:getSendQueueSize())
       local errors = {}
       c:on("error", function(err) errors[#errors + 1] = err end)
       c:close()
@@ -272,6 +273,8 @@ describe("the bound on what waits", function()
       elseif err and err.code == "ENOBUFS" then
         refused = refused + 1
         assert.equals("send", err.syscall)
+        assert.equals(LO4, err.address)
+        assert.equals(port, err.port)
       else
         other[#other + 1] = tostring(err) .. "/" .. tostring(n)
       end
@@ -285,6 +288,7 @@ describe("the bound on what waits", function()
     assert.equals(10, refused)
     assert.equals(SEND_QUEUE_MAX, ok)
     assert.equals(0, c:getSendQueueCount())
+    assert.equals(0, c:getSendQueueSize())
   end)
 
   it("emits at most " .. QUEUED_ERRORS_MAX .. " queued 'error' events for refused sends "

@@ -237,10 +237,11 @@ static inline int waiting_any(const dgram_socket *s) {
 int waiting_add(lua_State *L, dgram_socket *s, int sidx);
 /* The bind completed: lookups start, and whatever is ready goes, in order. */
 void waiting_bound(lua_State *L, dgram_socket *s, int sidx);
-/* The bind failed (err: the error's index) or the socket closed (err: its
- * ERR_SOCKET_DGRAM_NOT_RUNNING; connects then end silently) or the bind's lookup raised
- * (err 0: nothing is reported). Every waiting operation is dropped; those with a
- * callback get the error. Returns whether one had none. */
+/* Drops every waiting operation: the bind failed (err: the error's index), or the
+ * socket closes (err: its ERR_SOCKET_DGRAM_NOT_RUNNING, closing 1: connects then end
+ * silently), or the bind's lookup raised (err 0: nothing is reported, the call raises).
+ * Each one with a callback gets the error later. Returns whether the error reached a
+ * callback and every operation had one (an implicit bind need not emit it then). */
 int waiting_drop(lua_State *L, dgram_socket *s, int sidx, int err, int closing);
 /* What the queue hands back to run an operation (the item at idx) once it is ready. */
 void send_waited(lua_State *L, dgram_socket *s, int sidx, int item);
@@ -285,7 +286,8 @@ int resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve
 /* Answers with the host at host_idx itself on a later turn; pushes a token too. */
 void resolve_later(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
                    int extra);
-/* Gives up the resolution of the token at idx (nil: nothing to do): cb will not run. */
+/* Gives up the resolution of the token at idx: cb will not run. A nil token (the
+ * built-in resolver, which always answers) cannot be given up: cb must check. */
 void resolve_cancel(lua_State *L, int idx);
 
 /* ---- timers (timer.c) -------------------------------------------------------------- */

@@ -95,7 +95,10 @@ static void waiting_pump(lua_State *L, dgram_socket *s, int sidx) {
   push_queue(L, sidx);
   int q = lua_gettop(L);
   while (waiting_any(s) && s->state == SOCK_BOUND) {
-    lua_rawgeti(L, q, s->wait.head + 1);
+    if (lua_rawgeti(L, q, s->wait.head + 1) != LUA_TTABLE) { /* still being queued */
+      lua_pop(L, 1);
+      break;
+    }
     int phase = item_int(L, lua_gettop(L), W_PHASE);
     lua_pop(L, 1);
     if (phase == PHASE_BIND || phase == PHASE_LOOKUP) break;
@@ -166,22 +169,39 @@ static int item_start(lua_State *L, dgram_socket *s, int sidx, int item) {
   return LUA_OK;
 }
 
+/* The socket closed while the operation at item was being queued (a finalizer run by an
+ * allocation did it): it is dropped as close() would have. Pops the item. */
+static void closed_while_added(lua_State *L, dgram_socket *s, int sidx, int item, int at) {
+  if (at > s->wait.tail) { /* the queue was emptied meanwhile */
+    push_queue(L, sidx);
+    lua_pushnil(L);
+    lua_rawseti(L, -2, at);
+    lua_pop(L, 1);
+  }
+  int kind = item_int(L, item, W_KIND);
+  item_abandon(L, s, item);
+  if (kind != WAIT_CONNECT && lua_rawgeti(L, item, W_CB) != LUA_TNIL) {
+    push_not_running(L);
+    socket_fail(L, s, sidx, lua_gettop(L) - 1);
+  }
+  lua_settop(L, item - 1);
+}
+
 int waiting_add(lua_State *L, dgram_socket *s, int sidx) {
   int item = lua_gettop(L);
   item_set_int(L, item, W_PHASE, PHASE_BIND);
-  push_queue(L, sidx);
-  lua_pushvalue(L, item);
-  lua_rawseti(L, -2, s->wait.tail + 1);
-  s->wait.tail++;
-  lua_pop(L, 1);
   if (item_int(L, item, W_KIND) != WAIT_CONNECT) {
     s->wait.sends++;
     s->wait.bytes += item_bytes(L, item);
   }
-  if (s->state == SOCK_CLOSED) { /* by a finalizer the allocations above ran */
-    push_not_running(L);
-    waiting_drop(L, s, sidx, lua_gettop(L), 1);
-    lua_pop(L, 2);
+  /* The slot is taken first: a finalizer run by the store may queue an operation too. */
+  int at = ++s->wait.tail;
+  push_queue(L, sidx);
+  lua_pushvalue(L, item);
+  lua_rawseti(L, -2, at);
+  lua_pop(L, 1);
+  if (s->state == SOCK_CLOSED) {
+    closed_while_added(L, s, sidx, item, at);
     return LUA_OK;
   }
   if (s->state != SOCK_BOUND) {
@@ -249,7 +269,7 @@ int waiting_drop(lua_State *L, dgram_socket *s, int sidx, int err, int closing) 
   int q = lua_gettop(L);
   while (waiting_any(s)) {
     int item = queue_shift(L, s, sidx, q);
-    if (item_int(L, item, W_PHASE) != PHASE_DEAD) {
+    if (lua_istable(L, item) && item_int(L, item, W_PHASE) != PHASE_DEAD) {
       int kind = item_int(L, item, W_KIND);
       item_abandon(L, s, item);
       if (kind != WAIT_CONNECT) s->stats.send_errors++;
