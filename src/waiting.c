@@ -171,7 +171,8 @@ static int item_start(lua_State *L, dgram_socket *s, int sidx, int item) {
 
 /* The socket closed while the operation at item was being queued (a finalizer run by an
  * allocation did it): it is dropped as close() would have. Pops the item. */
-static void closed_while_added(lua_State *L, dgram_socket *s, int sidx, int item, int at) {
+static void closed_while_added(lua_State *L, dgram_socket *s, int sidx, int item,
+                               int at) {
   if (at > s->wait.tail) { /* the queue was emptied meanwhile */
     push_queue(L, sidx);
     lua_pushnil(L);
