@@ -56,23 +56,27 @@ static void bind_complete(lua_State *L, const deferred *d, int sidx) {
   }
   s->state = SOCK_BOUND;
   socket_emit(L, s, sidx, EV_LISTENING, 0);
-  if (s->state != SOCK_CLOSED) socket_flush_waiting(L, s, sidx);
+  if (s->state != SOCK_CLOSED) waiting_bound(L, s, sidx);
 }
 
-/* The bind failed with the error on the stack top (popped): the operations waiting for
- * it get the error, 'error' follows and the socket is unbound again. A finalizer run by
- * an allocation here may close the socket (close then keeps the anchor) or bind it
- * again (the new bind keeps it). */
+/* The bind failed with the error on the stack top (popped): what waited for it gets the
+ * error. An explicit bind emits it as 'error'; an implicit one (a send's, a connect's)
+ * only when something that waited had no callback to tell. A finalizer run by an
+ * allocation here may close the socket (close then keeps the anchor) or bind it again
+ * (the new bind keeps it). */
 static void bind_failed(lua_State *L, dgram_socket *s, int sidx) {
   if (s->state == SOCK_CLOSED) { /* closed while the error was made: 'close' says it */
     lua_pop(L, 1);
     return;
   }
   s->state = SOCK_UNBOUND;
-  socket_drop_waiting(L, s, sidx, lua_gettop(L));
-  socket_defer_emit(L, s, sidx, EV_ERROR, 1);
+  int told = waiting_drop(L, s, sidx, lua_gettop(L), 0);
+  if (s->implicit_bind && told)
+    lua_pop(L, 1);
+  else
+    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
   if (s->state == SOCK_UNBOUND)
-    socket_release(L, s); /* the queued 'error' keeps it alive until emitted */
+    socket_release(L, s); /* a queued 'error' keeps it alive until emitted */
 }
 
 /* Binds to an IP literal now; 'listening' or 'error' follow on the next turn. */
@@ -97,18 +101,46 @@ static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int
   loop_defer(L, s->loop, &d, 2);
 }
 
+/* The bind's lookup, while it runs, is the handlers table's _bindlookup (its token). */
+static void set_bind_lookup(lua_State *L, int sidx) {
+  socket_handlers(L, sidx, 1);
+  lua_insert(L, -2);
+  lua_setfield(L, -2, "_bindlookup");
+  lua_pop(L, 1);
+}
+
 /* The bind address came back from the resolver (string) or failed (error object). */
 static void bind_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int extra) {
-  if (s->state == SOCK_CLOSED) return;
+  if (s->state != SOCK_BINDING) return; /* closed meanwhile */
+  lua_pushnil(L);
+  set_bind_lookup(L, sidx);
   if (!ok) {
+    lua_pushvalue(L, -1);
     bind_failed(L, s, sidx);
     return;
   }
   bind_to(L, s, sidx, lua_tostring(L, -1), (int)lua_tointeger(L, extra));
 }
 
-/* Starts binding: the address at addr_idx (nil: any) and port. Returns 0 when a
- * finalizer run by the allocation here closed or bound the socket first. */
+/* The socket closes: an answer to its bind's lookup, even a late one, is ignored. */
+void bind_cancel(lua_State *L, int sidx) {
+  if (!socket_handlers(L, sidx, 0)) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_getfield(L, -1, "_bindlookup");
+  resolve_cancel(L, lua_gettop(L));
+  lua_pop(L, 2);
+}
+
+/* bind_start's result when a finalizer run by an allocation there closed or bound the
+ * socket first: nothing was started, no error is pushed. */
+#define BIND_PREEMPTED (-1)
+
+/* Starts binding: the address at addr_idx (nil: any) and port. Returns LUA_OK, the status
+ * of an error the `lookup` function raised (pushed: the socket is unbound again and what
+ * waited for the bind is dropped without a report, the call raises), or BIND_PREEMPTED.
+ */
 static int bind_start(lua_State *L, dgram_socket *s, int sidx, int addr_idx, int port) {
   const char *addr = lua_tostring(L, addr_idx);
   if (addr == NULL || *addr == '\0') {
@@ -116,23 +148,33 @@ static int bind_start(lua_State *L, dgram_socket *s, int sidx, int addr_idx, int
     lua_replace(L, addr_idx);
     addr = lua_tostring(L, addr_idx);
   }
-  if (s->state != SOCK_UNBOUND) return 0;
+  if (s->state != SOCK_UNBOUND) return BIND_PREEMPTED;
   s->state = SOCK_BINDING;
   socket_anchor(L, s, sidx);
   if (!resolve_needed(s, addr)) {
     bind_to(L, s, sidx, addr, port);
-    return 1;
+    return LUA_OK;
   }
   lua_pushinteger(L, port);
-  resolve_start(L, s, sidx, addr_idx, bind_resolved, lua_gettop(L));
-  lua_pop(L, 1);
-  return 1;
+  int status = resolve_start(L, s, sidx, addr_idx, bind_resolved, lua_gettop(L));
+  lua_remove(L, -2);
+  if (status == LUA_OK) {
+    set_bind_lookup(L, sidx);
+  } else if (s->state == SOCK_BINDING) {
+    s->state = SOCK_UNBOUND;
+    waiting_drop(L, s, sidx, 0, 0);
+    socket_release(L, s);
+  }
+  return status;
 }
 
-void socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx) {
+int socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx) {
   lua_pushnil(L);
-  bind_start(L, s, sidx, lua_gettop(L), 0);
-  lua_pop(L, 1);
+  s->implicit_bind = 1;
+  int status = bind_start(L, s, sidx, lua_gettop(L), 0);
+  if (status == BIND_PREEMPTED) status = LUA_OK; /* the caller looks at the state again */
+  lua_remove(L, status == LUA_OK ? -1 : -2);
+  return status;
 }
 
 static void check_unbound(lua_State *L, const dgram_socket *s) {
@@ -164,7 +206,10 @@ static int socket_bind(lua_State *L) {
                        "The \"address\" argument must be of type string. Received %s",
                        type_name(L, addr_idx));
   if (!lua_isnil(L, addr_idx)) address_check_arg(L, addr_idx, "address");
-  if (!bind_start(L, s, 1, addr_idx, port)) check_unbound(L, s);
+  s->implicit_bind = 0;
+  int status = bind_start(L, s, 1, addr_idx, port);
+  if (status == BIND_PREEMPTED) check_unbound(L, s);
+  if (status != LUA_OK) return lua_error(L);
   lua_settop(L, 1);
   return 1;
 }

@@ -17,7 +17,10 @@ static void connect_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, 
     connect_fail(L, s, sidx, cb);
     return;
   }
-  if (rc == 0) rc = uv_udp_connect(s->handle, &addr.sa);
+  if (rc == 0) {
+    batch_flush(L, s->loop); /* the sends made before connect() leave before it */
+    rc = uv_udp_connect(s->handle, &addr.sa);
+  }
   if (rc != 0) {
     push_uv_error(L, rc, "connect", ip, port);
     connect_fail(L, s, sidx, cb);
@@ -27,57 +30,27 @@ static void connect_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, 
   socket_defer_emit(L, s, sidx, EV_CONNECT, 0);
 }
 
-/* A literal address connects on the next turn too, as Node's always-async lookup does. */
-static void connect_later(lua_State *L, const deferred *d, int base) {
-  dgram_socket *s = lua_touserdata(L, base);
-  (void)d;
-  if (s->state == SOCK_CLOSED) return;
-  connect_to(L, s, base, lua_tostring(L, base + 2), (int)lua_tointeger(L, base + 3),
-             lua_isnil(L, base + 1) ? 0 : base + 1);
+static int item_port(lua_State *L, int item) {
+  lua_rawgeti(L, item, W_PORT);
+  int port = (int)lua_tointeger(L, -1);
+  lua_pop(L, 1);
+  return port;
 }
 
-/* extra = {port, cb}; the address (or an error) is on the stack top. */
-static void connect_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int extra) {
-  int result = lua_gettop(L);
-  lua_rawgeti(L, extra, 1);
-  lua_rawgeti(L, extra, 2);
+/* The connect's turn in the waiting queue has come: its address is known (W_RESULT), or
+ * its lookup failed. */
+void connect_waited(lua_State *L, dgram_socket *s, int sidx, int item) {
+  int top = lua_gettop(L);
+  lua_rawgeti(L, item, W_CB);
   int cb = lua_isnil(L, -1) ? 0 : lua_gettop(L);
-  if (s->state == SOCK_CLOSED) {
-    s->connect_state = DISCONNECTED;
-  } else if (!ok) {
-    lua_pushvalue(L, result);
+  lua_rawgeti(L, item, W_PHASE);
+  int failed = lua_tointeger(L, -1) == PHASE_FAILED;
+  lua_rawgeti(L, item, W_RESULT);
+  if (failed)
     connect_fail(L, s, sidx, cb);
-  } else {
-    connect_to(L, s, sidx, lua_tostring(L, result), (int)lua_tointeger(L, result + 1),
-               cb);
-  }
-  lua_settop(L, result);
-}
-
-/* Starts connecting to the address at host_idx (0 or nil: the default) once bound. */
-void connect_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, int port,
-                   int cb) {
-  const char *host = host_idx ? lua_tostring(L, host_idx) : NULL;
-  if (host == NULL || *host == '\0') host = s->family == AF_INET6 ? "::1" : "127.0.0.1";
-  if (!resolve_needed(s, host)) {
-    deferred d = {.kind = DEFER_CONTINUE, .cont = connect_later};
-    lua_pushvalue(L, sidx);
-    if (cb)
-      lua_pushvalue(L, cb);
-    else
-      lua_pushnil(L);
-    lua_pushstring(L, host);
-    lua_pushinteger(L, port);
-    loop_defer(L, s->loop, &d, 4);
-    return;
-  }
-  lua_pushstring(L, host);
-  lua_createtable(L, 2, 0);
-  lua_pushinteger(L, port);
-  lua_rawseti(L, -2, 1);
-  if (cb) lua_pushvalue(L, cb), lua_rawseti(L, -2, 2);
-  resolve_start(L, s, sidx, lua_gettop(L) - 1, connect_resolved, lua_gettop(L));
-  lua_pop(L, 2);
+  else
+    connect_to(L, s, sidx, lua_tostring(L, -1), item_port(L, item), cb);
+  lua_settop(L, top);
 }
 
 /* socket:connect(port[, address][, onerror]): the wrapper makes its callback a one-time
@@ -101,17 +74,20 @@ static int socket_connect(lua_State *L) {
   socket_check_open(L, 1);
   if (s->connect_state != DISCONNECTED)
     return raise_error(L, "ERR_SOCKET_DGRAM_IS_CONNECTED", "Already connected");
-  int cb = lua_isfunction(L, 4) ? 4 : 0;
-  s->connect_state = CONNECTING;
-  if (s->state == SOCK_UNBOUND) socket_bind_implicit(L, s, 1);
-  if (s->state == SOCK_BINDING) {
-    socket_wait_connect(L, 1, 3, port, cb);
-  } else if (s->state == SOCK_BOUND) {
-    connect_start(L, s, 1, 3, port, cb);
-  } else {
-    s->connect_state = DISCONNECTED; /* the implicit bind failed: 'error' follows */
-    if (s->state == SOCK_CLOSED) return raise_not_running(L); /* by a finalizer it ran */
-  }
+  s->connect_state = CONNECTING; /* sends made from now on wait for it */
+  lua_createtable(L, W_FIELDS, 0);
+  lua_pushinteger(L, port);
+  lua_rawseti(L, -2, W_PORT);
+  lua_pushvalue(L, 3);
+  lua_rawseti(L, -2, W_HOST);
+  if (lua_isfunction(L, 4)) lua_pushvalue(L, 4), lua_rawseti(L, -2, W_CB);
+  lua_pushinteger(L, WAIT_CONNECT);
+  lua_rawseti(L, -2, W_KIND);
+  int status = waiting_add(L, s, 1);
+  if (status == LUA_OK && s->state == SOCK_UNBOUND)
+    status = socket_bind_implicit(L, s, 1);
+  if (status != LUA_OK) return lua_error(L); /* raised by the lookup function */
+  if (s->state == SOCK_CLOSED) return raise_not_running(L); /* by a finalizer it ran */
   return 0;
 }
 

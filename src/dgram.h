@@ -172,6 +172,13 @@ struct dgram_socket {
   struct {
     uint64_t received, sent, send_errors; /* socket:stats() */
   } stats;
+  unsigned implicit_bind : 1; /* the bind in progress was started by send or connect */
+  struct {
+    int head, tail; /* the operations waiting: _waiting[head+1 .. tail] (waiting.c) */
+    unsigned sends; /* how many of them are sends */
+    size_t bytes;   /* and their bytes */
+  } wait;
+  unsigned queued_errors; /* failed sends waiting to be emitted as 'error' (send.c) */
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
   dgram_addr peer; /* the last sender, whose address string is cached */
   dgram_addr dest; /* the last literal destination, parsed once */
@@ -200,12 +207,12 @@ void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int narg
  * 'error' when cb is 0. */
 void socket_fail(lua_State *L, dgram_socket *s, int sidx, int cb);
 /* Binds to the any-address on a random port (send, addMembership, connect). */
-void socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx);
-void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx);
-void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err);
-void socket_wait_connect(lua_State *L, int sidx, int host_idx, int port, int cb);
-void connect_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, int port,
-                   int cb);
+/* Binds to the any-address on a random port (send, addMembership, connect). Returns
+ * LUA_OK, or the status of an error raised by the `lookup` function (pushed; the socket
+ * is unbound again and what waited for the bind is dropped without a report). */
+int socket_bind_implicit(lua_State *L, dgram_socket *s, int sidx);
+/* The socket closes: the bind's lookup, if one runs, is given up. */
+void bind_cancel(lua_State *L, int sidx);
 int socket_address_of(const char *ip, int port, int family, dgram_addr *out);
 const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, int *port);
 int push_sockaddr(lua_State *L, const struct sockaddr *sa);
@@ -218,6 +225,47 @@ void stats_register(lua_State *L);
 void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *a,
                   unsigned flags);
 void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+/* ---- operations waiting for the bind, a lookup or a connect (waiting.c) ----------- */
+
+/* What a socket holds that has not left yet, at most: waiting sends plus libuv's queue.
+ * Past it a send fails with ENOBUFS. */
+#define SEND_QUEUE_MAX 16384
+
+/* A waiting operation is a Lua table with these fields. */
+enum wait_field {
+  W_DATA = 1, /* send: the string or array of strings (a copy of the slice) */
+  W_PORT,     /* send to an address, connect: the port */
+  W_HOST,     /* the host given (nil: the default address) */
+  W_CB,       /* the callback, or nil */
+  W_KIND,     /* enum wait_kind */
+  W_PHASE,    /* enum wait_phase */
+  W_RESULT,   /* ready: the address; failed: the error */
+  W_TOKEN,    /* the resolution's token while it is looked up */
+  W_FIELDS = W_TOKEN
+};
+enum wait_kind { WAIT_SEND, WAIT_SEND_CONNECTED, WAIT_CONNECT };
+enum wait_phase { PHASE_BIND, PHASE_LOOKUP, PHASE_READY, PHASE_FAILED, PHASE_DEAD };
+
+/* Whether operations wait: a send made now must wait behind them. */
+static inline int waiting_any(const dgram_socket *s) {
+  return s->wait.head != s->wait.tail;
+}
+/* Queues the operation on the stack top (popped) behind the others; on a bound socket
+ * it is started (its lookup called) at once. Returns LUA_OK, or the status of an error
+ * raised by the `lookup` function (pushed; the operation is dropped without a report). */
+int waiting_add(lua_State *L, dgram_socket *s, int sidx);
+/* The bind completed: lookups start, and whatever is ready goes, in order. */
+void waiting_bound(lua_State *L, dgram_socket *s, int sidx);
+/* Drops every waiting operation: the bind failed (err: the error's index), or the
+ * socket closes (err: its ERR_SOCKET_DGRAM_NOT_RUNNING, closing 1: connects then end
+ * silently), or the bind's lookup raised (err 0: nothing is reported, the call raises).
+ * Each one with a callback gets the error later. Returns whether the error reached a
+ * callback and every operation had one (an implicit bind need not emit it then). */
+int waiting_drop(lua_State *L, dgram_socket *s, int sidx, int err, int closing);
+/* What the queue hands back to run an operation (the item at idx) once it is ready. */
+void send_waited(lua_State *L, dgram_socket *s, int sidx, int item);
+void connect_waited(lua_State *L, dgram_socket *s, int sidx, int item);
 
 /* ---- the send path (send.c) and its batches (batch.c) ---------------------------- */
 
@@ -276,9 +324,17 @@ typedef void (*resolve_cb)(lua_State *L, dgram_socket *s, int sidx, int ok, int 
 /* Whether `host` must go through a resolver (a custom lookup sees every address). */
 int resolve_needed(const dgram_socket *s, const char *host);
 int resolve_is_literal(const char *host);
-/* Resolves the host at host_idx for the socket's family; cb runs later, never inside. */
-void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
+/* Resolves the host at host_idx for the socket's family; cb runs later, never inside.
+ * Pushes a token for resolve_cancel and returns LUA_OK; or, when the `lookup` function
+ * raised, pushes that error and returns its status (cb will not run). */
+int resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
+                  int extra);
+/* Answers with the host at host_idx itself on a later turn; pushes a token too. */
+void resolve_later(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
                    int extra);
+/* Gives up the resolution of the token at idx: cb will not run. A nil token (the
+ * built-in resolver, which always answers) cannot be given up: cb must check. */
+void resolve_cancel(lua_State *L, int idx);
 
 /* ---- timers (timer.c) -------------------------------------------------------------- */
 void timer_register(lua_State *L);

@@ -66,12 +66,11 @@ static void push_rinfo(lua_State *L, dgram_socket *s, int sidx, const struct soc
   lua_rawset(L, -3);
 }
 
+/* Emitted on a later turn: the callback of the send whose datagram provoked an
+ * ECONNREFUSED was queued before it, and runs first (as in Node). */
 static void recv_error(lua_State *L, dgram_socket *s, int sidx, int err) {
   push_uv_error(L, err, "recvmsg", NULL, -1);
-  if (s->loop->error_ref != LUA_NOREF)
-    socket_defer_emit(L, s, sidx, EV_ERROR, 1);
-  else
-    socket_emit(L, s, sidx, EV_ERROR, 1);
+  socket_defer_emit(L, s, sidx, EV_ERROR, 1);
 }
 
 void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sockaddr *a,

@@ -102,18 +102,36 @@ static void getaddrinfo_done(uv_getaddrinfo_t *req, int status, struct addrinfo 
 
 /* ---- the `lookup` option, and failures reported later ------------------------------ */
 
-/* A resolution finished on the Lua side: the continuation runs on a later turn. */
+/* A resolution finished on the Lua side: the continuation runs on a later turn, unless
+ * the operation was given up meanwhile (resolve_cancel). */
 typedef struct lookup_state {
   dgram_socket *s;
   resolve_cb cb;
   int ref;
-  int done;
+  unsigned char done;      /* answered (or given up): later answers are ignored */
+  unsigned char cancelled; /* given up: an answer already queued is dropped */
 } lookup_state;
 
 static void lookup_continue(lua_State *L, const deferred *d, int base) {
   lookup_state *st = lua_touserdata(L, base);
+  if (st->cancelled) {
+    luaL_unref(L, LUA_REGISTRYINDEX, st->ref);
+    return;
+  }
   lua_pushvalue(L, base + 2);
   resolve_finish(L, st->s, st->cb, st->ref, (int)d->value);
+}
+
+/* Gives up the resolution whose token is at idx: its answer, now or later, is dropped,
+ * and what it kept (the socket among others) is let go. */
+void resolve_cancel(lua_State *L, int idx) {
+  lookup_state *st = lua_touserdata(L, idx);
+  if (st == NULL || st->cancelled) return;
+  st->cancelled = 1;
+  if (!st->done) {
+    st->done = 1;
+    luaL_unref(L, LUA_REGISTRYINDEX, st->ref);
+  }
 }
 
 /* Queues the result on the stack top (popped) for the state at st_idx. */
@@ -155,12 +173,15 @@ static lookup_state *push_lookup_state(lua_State *L, dgram_socket *s, resolve_cb
   st->s = s;
   st->cb = cb;
   st->ref = ref;
-  st->done = 0;
+  st->done = st->cancelled = 0;
   return st;
 }
 
-static void lookup_call(lua_State *L, dgram_socket *s, int host_idx, resolve_cb cb,
-                        int ref) {
+/* Calls the user's lookup (the handlers table on the stack top); leaves the token on the
+ * stack. An error raised inside it is a program error, not a failed resolution: the
+ * resolution is given up and the error replaces the token (returns its status). */
+static int lookup_call(lua_State *L, dgram_socket *s, int host_idx, resolve_cb cb,
+                       int ref) {
   push_lookup_state(L, s, cb, ref);
   int st = lua_gettop(L);
   lua_getfield(L, -2, "lookup");
@@ -168,18 +189,16 @@ static void lookup_call(lua_State *L, dgram_socket *s, int host_idx, resolve_cb 
   lua_pushinteger(L, s->family == AF_INET6 ? 6 : 4);
   lua_pushvalue(L, st);
   lua_pushcclosure(L, lookup_callback, 1);
-  /* A lookup that raises fails the operation later, like one that reports an error. */
-  if (lua_pcall(L, 3, 0, 0) != LUA_OK) {
-    if (!((lookup_state *)lua_touserdata(L, st))->done)
-      lookup_defer(L, st, 0);
-    else
-      lua_pop(L, 1);
+  int status = lua_pcall(L, 3, 0, 0);
+  if (status != LUA_OK) {
+    resolve_cancel(L, st);
+    lua_replace(L, st);
   }
-  lua_pop(L, 1);
+  return status;
 }
 
-void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
-                   int extra) {
+int resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
+                  int extra) {
   lua_createtable(L, 3, 0);
   lua_pushvalue(L, sidx);
   lua_rawseti(L, -2, 1);
@@ -190,9 +209,9 @@ void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolv
   int ref = luaL_ref(L, LUA_REGISTRYINDEX);
   if (s->has_lookup) {
     socket_handlers(L, sidx, 0);
-    lookup_call(L, s, host_idx, cb, ref);
-    lua_pop(L, 1);
-    return;
+    int status = lookup_call(L, s, host_idx, cb, ref);
+    lua_remove(L, -2);
+    return status;
   }
   struct addrinfo hints;
   memset(&hints, 0, sizeof hints);
@@ -214,6 +233,23 @@ void resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolv
     lua_pushvalue(L, host_idx);
     lua_setfield(L, -2, "hostname");
     lookup_defer(L, -2, 0);
-    lua_pop(L, 1);
+    return LUA_OK; /* the state is the token */
   }
+  lua_pushnil(L); /* getaddrinfo always answers, and the continuation checks */
+  return LUA_OK;
+}
+
+/* The answer for a literal that needs no resolver, on a later turn like any other. */
+void resolve_later(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
+                   int extra) {
+  lua_createtable(L, 3, 0);
+  lua_pushvalue(L, sidx);
+  lua_rawseti(L, -2, 1);
+  lua_pushvalue(L, host_idx);
+  lua_rawseti(L, -2, 2);
+  lua_pushvalue(L, extra);
+  lua_rawseti(L, -2, 3);
+  push_lookup_state(L, s, cb, luaL_ref(L, LUA_REGISTRYINDEX));
+  lua_pushvalue(L, host_idx);
+  lookup_defer(L, -2, 1);
 }

@@ -23,6 +23,80 @@ typedef struct send_args {
   int cb;   /* a function or 0 */
 } send_args;
 
+/* ---- failures ---------------------------------------------------------------------- */
+
+/* At most this many failed sends without a callback wait to be emitted as 'error' per
+ * socket: a sender outside dgram.run whose peer is gone fails half its sends (the kernel
+ * reports each ICMP once), and each would keep an error object until the loop runs.
+ * Past it they are only counted (stats().sendErrors). */
+#define QUEUED_ERRORS_MAX 1024
+
+static void emit_send_error(lua_State *L, const deferred *d, int base) {
+  dgram_socket *s = lua_touserdata(L, base);
+  (void)d;
+  s->queued_errors--;
+  lua_pushvalue(L, base + 2);
+  socket_emit(L, s, base, EV_ERROR, 1);
+}
+
+/* A send failed: the error (stack top, popped) goes to the callback at cb later, or is
+ * emitted as 'error' later while not too many wait already. */
+static void send_fail(lua_State *L, dgram_socket *s, int sidx, int cb) {
+  if (cb) {
+    socket_fail(L, s, sidx, cb);
+    return;
+  }
+  if (s->queued_errors >= QUEUED_ERRORS_MAX) {
+    lua_pop(L, 1);
+    return;
+  }
+  s->queued_errors++;
+  deferred d = {.kind = DEFER_CONTINUE, .cont = emit_send_error};
+  lua_pushvalue(L, sidx);
+  lua_pushnil(L);
+  lua_rotate(L, -3, -1); /* socket, nil, err */
+  loop_defer(L, s->loop, &d, 3);
+}
+
+/* A send past SEND_QUEUE_MAX: ENOBUFS, made when reported, so that refusing a flood
+ * keeps no error object per send. The callback (or nil) and host are at base+1, base+2,
+ * the port in d->value. */
+static void refused(lua_State *L, const deferred *d, int base) {
+  dgram_socket *s = lua_touserdata(L, base);
+  push_uv_error(L, UV_ENOBUFS, "send", lua_tostring(L, base + 2), (int)d->value);
+  if (lua_isnil(L, base + 1)) {
+    s->queued_errors--;
+    socket_emit(L, s, base, EV_ERROR, 1);
+    return;
+  }
+  lua_pushvalue(L, base + 1);
+  lua_insert(L, -2);
+  loop_call(L, s->loop, 1);
+}
+
+static void send_refuse(lua_State *L, dgram_socket *s, int sidx, const send_args *a) {
+  s->stats.send_errors++;
+  if (!a->cb) {
+    if (s->queued_errors >= QUEUED_ERRORS_MAX) return;
+    s->queued_errors++;
+  }
+  int connected = s->connect_state != DISCONNECTED;
+  deferred d = {
+      .kind = DEFER_CONTINUE, .cont = refused, .value = connected ? -1 : a->port};
+  lua_pushvalue(L, sidx);
+  if (a->cb)
+    lua_pushvalue(L, a->cb);
+  else
+    lua_pushnil(L);
+  if (connected)
+    lua_pushnil(L);
+  else if (a->host)
+    lua_pushvalue(L, a->host);
+  else
+    lua_pushstring(L, s->family == AF_INET6 ? "::1" : "127.0.0.1");
+  loop_defer(L, s->loop, &d, 3);
+}
+
 /* ---- completion -------------------------------------------------------------------- */
 
 /* Reports a send's outcome later: cb(nil, bytes) / cb(err), or 'error' without one. */
@@ -44,7 +118,7 @@ void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
   int port = -1;
   if (dest != NULL) sockaddr_string(dest, ip, sizeof ip, &port);
   push_uv_error(L, status, "send", dest ? ip : NULL, port);
-  socket_fail(L, s, sidx, cb);
+  send_fail(L, s, sidx, cb);
 }
 
 static void send_done(uv_udp_send_t *req, int status) {
@@ -121,7 +195,7 @@ static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a
   size_t n = fill_bufs(L, a, bufs);
   if (dest != NULL && s->send_block != NULL && blocklist_match(s->send_block, dest)) {
     push_blocked_error(L, dest);
-    socket_fail(L, s, sidx, a->cb);
+    send_fail(L, s, sidx, a->cb);
     return;
   }
   if (n == 0) {
@@ -169,35 +243,37 @@ void send_through_libuv(lua_State *L, dgram_socket *s, int sidx, const uv_buf_t 
   r->cb_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
-/* ---- where to: literal, resolver, or after the bind -------------------------------- */
+/* ---- where to: literal, or behind what waits ------------------------------------- */
 
-/* Packs a send into a table {data, port, host, cb} to finish it later. */
-static void send_pack(lua_State *L, const send_args *a) {
-  lua_createtable(L, 4, 0);
+/* Packs a send into an operation of the waiting queue (W_* fields). */
+static void send_pack(lua_State *L, dgram_socket *s, const send_args *a) {
+  lua_createtable(L, W_FIELDS, 0);
   size_t len;
   const char *p = lua_tolstring(L, a->data, &len);
   if (p != NULL && (a->off != 0 || a->len != len) && a->len <= UDP_PAYLOAD_MAX)
     lua_pushlstring(L, p + a->off, a->len);
   else /* a slice too long to send is no shorter whole: no copy, the same EMSGSIZE */
     push_data_copy(L, a->data);
-  lua_rawseti(L, -2, 1);
+  lua_rawseti(L, -2, W_DATA);
   lua_pushinteger(L, a->port);
-  lua_rawseti(L, -2, 2);
-  if (a->host) lua_pushvalue(L, a->host), lua_rawseti(L, -2, 3);
-  if (a->cb) lua_pushvalue(L, a->cb), lua_rawseti(L, -2, 4);
+  lua_rawseti(L, -2, W_PORT);
+  if (a->host) lua_pushvalue(L, a->host), lua_rawseti(L, -2, W_HOST);
+  if (a->cb) lua_pushvalue(L, a->cb), lua_rawseti(L, -2, W_CB);
+  lua_pushinteger(L, s->connect_state == DISCONNECTED ? WAIT_SEND : WAIT_SEND_CONNECTED);
+  lua_rawseti(L, -2, W_KIND);
 }
 
 /* Pushes the packed send's values and points `a` at them. */
 static void send_unpack(lua_State *L, int idx, send_args *a) {
   int base = lua_gettop(L);
-  for (int i = 1; i <= 4; i++)
+  for (int i = W_DATA; i <= W_CB; i++)
     lua_rawgeti(L, idx, i);
-  a->data = base + 1;
+  a->data = base + W_DATA;
   a->off = 0;
   a->len = lua_type(L, a->data) == LUA_TSTRING ? lua_rawlen(L, a->data) : 0;
-  a->port = (int)lua_tointeger(L, base + 2);
-  a->host = lua_isnil(L, base + 3) ? 0 : base + 3;
-  a->cb = lua_isnil(L, base + 4) ? 0 : base + 4;
+  a->port = (int)lua_tointeger(L, base + W_PORT);
+  a->host = lua_isnil(L, base + W_HOST) ? 0 : base + W_HOST;
+  a->cb = lua_isnil(L, base + W_CB) ? 0 : base + W_CB;
 }
 
 /* A destination that is no address of the socket's family: "send EINVAL host:port". */
@@ -205,23 +281,29 @@ static void send_fail_to(lua_State *L, dgram_socket *s, int sidx, int cb, int rc
                          const char *host, int port) {
   s->stats.send_errors++;
   push_uv_error(L, rc, "send", host, port);
-  socket_fail(L, s, sidx, cb);
+  send_fail(L, s, sidx, cb);
 }
 
-static void send_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int extra) {
-  int result = lua_gettop(L);
+/* A send's turn in the waiting queue has come: its address is known (W_RESULT), or its
+ * lookup failed, or it waited for a connect. */
+void send_waited(lua_State *L, dgram_socket *s, int sidx, int item) {
   send_args a;
-  send_unpack(L, extra, &a);
-  if (s->state == SOCK_CLOSED) {
-    if (!a.cb) {
-      lua_settop(L, result);
-      return;
-    }
-    push_not_running(L);
-    socket_fail(L, s, sidx, a.cb);
-  } else if (!ok) {
+  send_unpack(L, item, &a);
+  lua_rawgeti(L, item, W_PHASE);
+  int failed = lua_tointeger(L, -1) == PHASE_FAILED;
+  lua_rawgeti(L, item, W_KIND);
+  int connected = lua_tointeger(L, -1) == WAIT_SEND_CONNECTED;
+  lua_rawgeti(L, item, W_RESULT);
+  int result = lua_gettop(L);
+  if (failed) {
     lua_pushvalue(L, result);
-    socket_fail(L, s, sidx, a.cb);
+    send_fail(L, s, sidx, a.cb);
+  } else if (connected && s->connect_state != CONNECTED) { /* the connect failed */
+    push_error(L, "ERR_SOCKET_DGRAM_NOT_CONNECTED", "Not connected", NULL, 0, NULL, -1);
+    s->stats.send_errors++;
+    send_fail(L, s, sidx, a.cb);
+  } else if (connected) {
+    send_now(L, s, sidx, &a, NULL);
   } else {
     dgram_addr dest;
     int rc = socket_address_of(lua_tostring(L, result), a.port, s->family, &dest);
@@ -230,7 +312,7 @@ static void send_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int e
     else
       send_fail_to(L, s, sidx, a.cb, rc, lua_tostring(L, result), a.port);
   }
-  lua_settop(L, result);
+  lua_settop(L, item);
 }
 
 /* The last literal destination, parsed once: a server answers the same peer often. */
@@ -248,118 +330,30 @@ static int dest_of(dgram_socket *s, const char *host, int port, struct sockaddr 
   return 0;
 }
 
-static void send_dispatch(lua_State *L, dgram_socket *s, int sidx, const send_args *a) {
+/* A send on a bound socket with nothing waiting: to a literal (most often the last one
+ * again) or the peer it goes now; else it waits for its lookup. Returns LUA_OK, or the
+ * status of an error the `lookup` function raised (pushed). */
+static int send_dispatch(lua_State *L, dgram_socket *s, int sidx, const send_args *a) {
   if (s->connect_state == CONNECTED) {
     send_now(L, s, sidx, a, NULL);
-    return;
+    return LUA_OK;
   }
-  const char *host = a->host ? lua_tostring(L, a->host) : NULL;
-  if (host == NULL || *host == '\0') host = s->family == AF_INET6 ? "::1" : "127.0.0.1";
-  if (!s->has_lookup) { /* the common case: a literal, most often the last one again */
+  if (!s->has_lookup && s->connect_state == DISCONNECTED) {
+    const char *host = a->host ? lua_tostring(L, a->host) : NULL;
+    if (host == NULL || *host == '\0') host = s->family == AF_INET6 ? "::1" : "127.0.0.1";
     struct sockaddr *dest;
     int rc = dest_of(s, host, a->port, &dest);
     if (rc == 0) {
       send_now(L, s, sidx, a, dest);
-      return;
+      return LUA_OK;
     }
     if (resolve_is_literal(host)) { /* of the other family */
       send_fail_to(L, s, sidx, a->cb, rc, host, a->port);
-      return;
+      return LUA_OK;
     }
   }
-  lua_pushstring(L, host);
-  send_pack(L, a);
-  resolve_start(L, s, sidx, lua_gettop(L) - 1, send_resolved, lua_gettop(L));
-  lua_pop(L, 2);
-}
-
-/* Takes the operations queued while the socket was binding: pushes their list (or nil)
- * and leaves the socket with none. */
-static int take_waiting(lua_State *L, int sidx) {
-  if (!socket_handlers(L, sidx, 0)) return 0;
-  int t = lua_getfield(L, -1, "_waiting");
-  lua_pushnil(L);
-  lua_setfield(L, -3, "_waiting");
-  lua_remove(L, -2);
-  return t == LUA_TTABLE;
-}
-
-/* Sends and connects queued while the socket was binding go on now that it is bound. */
-void socket_flush_waiting(lua_State *L, dgram_socket *s, int sidx) {
-  if (take_waiting(L, sidx)) {
-    int list = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, list);
-    for (lua_Integer i = 1; i <= n; i++) {
-      send_args a;
-      lua_rawgeti(L, list, i);
-      send_unpack(L, list + 1, &a);
-      if (lua_rawgeti(L, list + 1, 5) == LUA_TSTRING) /* a connect */
-        connect_start(L, s, sidx, a.host, a.port, a.cb);
-      else
-        send_dispatch(L, s, sidx, &a);
-      lua_settop(L, list);
-    }
-  }
-  lua_pop(L, 1);
-}
-
-/* The bind failed or the socket closed: queued operations report the error (at err). */
-void socket_drop_waiting(lua_State *L, dgram_socket *s, int sidx, int err) {
-  if (take_waiting(L, sidx)) {
-    int list = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, list);
-    for (lua_Integer i = 1; i <= n; i++) {
-      lua_rawgeti(L, list, i);
-      if (lua_rawgeti(L, list + 1, 5) ==
-          LUA_TSTRING) { /* a connect: 'close' says it all */
-        s->connect_state = DISCONNECTED;
-      } else if (lua_rawgeti(L, list + 1, 4) == LUA_TFUNCTION) {
-        lua_pushvalue(L, err);
-        socket_fail(L, s, sidx, lua_gettop(L) - 1);
-      }
-      lua_settop(L, list);
-    }
-  }
-  lua_pop(L, 1);
-}
-
-static void push_waiting(lua_State *L, int sidx) {
-  socket_handlers(L, sidx, 1);
-  if (lua_getfield(L, -1, "_waiting") != LUA_TTABLE) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_setfield(L, -3, "_waiting");
-  }
-  lua_remove(L, -2);
-}
-
-static void send_wait(lua_State *L, dgram_socket *s, int sidx, const send_args *a) {
-  push_waiting(L, sidx);
-  send_pack(L, a);
-  if (closed_meanwhile(L, s, sidx, a->cb)) { /* its close took the list already */
-    lua_pop(L, 2);
-    return;
-  }
-  lua_rawseti(L, -2, lua_rawlen(L, -2) + 1);
-  lua_pop(L, 1);
-}
-
-/* A connect waiting for the bind: {host, port, host, cb, "connect"}. */
-void socket_wait_connect(lua_State *L, int sidx, int host_idx, int port, int cb) {
-  push_waiting(L, sidx);
-  lua_createtable(L, 5, 0);
-  lua_pushvalue(L, host_idx);
-  lua_rawseti(L, -2, 1);
-  lua_pushinteger(L, port);
-  lua_rawseti(L, -2, 2);
-  lua_pushvalue(L, host_idx);
-  lua_rawseti(L, -2, 3);
-  if (cb) lua_pushvalue(L, cb), lua_rawseti(L, -2, 4);
-  lua_pushliteral(L, "connect");
-  lua_rawseti(L, -2, 5);
-  lua_rawseti(L, -2, lua_rawlen(L, -2) + 1);
-  lua_pop(L, 1);
+  send_pack(L, s, a);
+  return waiting_add(L, s, sidx);
 }
 
 /* ---- socket:send(msg, [offset, length,] [port, [address,]] [callback]) ------------- */
@@ -433,7 +427,7 @@ static int socket_send(lua_State *L) {
   send_args a = {2, 0, 0, 0, 0, 0};
   int offset = 3, length = 4, port = 5, address = 6, cb = 7, sliced;
   check_message(L, 2);
-  if (s->connect_state != CONNECTED) {
+  if (s->connect_state == DISCONNECTED) { /* connected from the connect() call on */
     sliced = truthy(L, address) || (truthy(L, port) && !lua_isfunction(L, port));
     if (!sliced) cb = port, port = offset, address = length;
   } else {
@@ -447,7 +441,7 @@ static int socket_send(lua_State *L) {
     check_slice(L, &a, offset, length);
   else
     a.len = lua_type(L, 2) == LUA_TSTRING ? lua_rawlen(L, 2) : 0;
-  if (s->connect_state != CONNECTED) a.port = check_port(L, port, 0);
+  if (s->connect_state == DISCONNECTED) a.port = check_port(L, port, 0);
   a.cb = lua_isfunction(L, cb) ? cb : 0;
   if (lua_isfunction(L, address)) {
     a.cb = address;
@@ -460,25 +454,36 @@ static int socket_send(lua_State *L) {
     address_check_arg(L, address, "address");
   }
   if (s->state == SOCK_CLOSED) return raise_not_running(L);
-  if (s->state == SOCK_UNBOUND) socket_bind_implicit(L, s, 1);
-  if (s->state == SOCK_BINDING)
-    send_wait(L, s, 1, &a);
-  else if (s->state == SOCK_BOUND)
-    send_dispatch(L, s, 1, &a);
-  else if (s->state == SOCK_CLOSED) /* by a finalizer the implicit bind ran */
-    return raise_not_running(L);
+  if (s->wait.sends + uv_udp_get_send_queue_count(s->handle) >= SEND_QUEUE_MAX) {
+    send_refuse(L, s, 1, &a);
+    return 0;
+  }
+  int status;
+  if (s->state == SOCK_BOUND && !waiting_any(s)) {
+    status = send_dispatch(L, s, 1, &a);
+  } else { /* behind the bind, lookups or a connect: in order */
+    send_pack(L, s, &a);
+    status = waiting_add(L, s, 1);
+    if (status == LUA_OK && s->state == SOCK_UNBOUND)
+      status = socket_bind_implicit(L, s, 1);
+  }
+  if (status != LUA_OK) return lua_error(L); /* raised by the lookup function */
   return 0;
 }
 
+/* Node's counts are libuv's queue; sends waiting for the bind, a lookup or a connect
+ * have not left either, so they count too. */
 static int socket_send_queue_size(lua_State *L) {
   dgram_socket *s = socket_check_open(L, 1);
-  lua_pushinteger(L, (lua_Integer)uv_udp_get_send_queue_size(s->handle));
+  lua_pushinteger(L,
+                  (lua_Integer)(uv_udp_get_send_queue_size(s->handle) + s->wait.bytes));
   return 1;
 }
 
 static int socket_send_queue_count(lua_State *L) {
   dgram_socket *s = socket_check_open(L, 1);
-  lua_pushinteger(L, (lua_Integer)uv_udp_get_send_queue_count(s->handle));
+  lua_pushinteger(L,
+                  (lua_Integer)(uv_udp_get_send_queue_count(s->handle) + s->wait.sends));
   return 1;
 }
 

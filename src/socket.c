@@ -87,8 +87,9 @@ void socket_close_now(lua_State *L, dgram_socket *s, int sidx) {
   uv_udp_recv_stop(s->handle);
   uv_close((uv_handle_t *)s->handle, socket_on_close);
   push_not_running(L);
-  socket_drop_waiting(L, s, sidx, lua_gettop(L));
+  waiting_drop(L, s, sidx, lua_gettop(L), 1);
   lua_pop(L, 1);
+  bind_cancel(L, sidx);
 }
 
 /* A close that finds the socket closed meanwhile by a finalizer has what it asked for. */
