@@ -267,13 +267,26 @@ int waiting_drop(lua_State *L, dgram_socket *s, int sidx, int err, int closing);
 void send_waited(lua_State *L, dgram_socket *s, int sidx, int item);
 void connect_waited(lua_State *L, dgram_socket *s, int sidx, int item);
 
-/* ---- the send path (send.c) and its batches (batch.c) ---------------------------- */
+/* ---- under every send path (transmit.c) ------------------------------------------ */
+
+/* At most this many failed sends without a callback wait to be emitted as 'error' per
+ * socket; past it they are only counted (stats().sendErrors). */
+#define QUEUED_ERRORS_MAX 1024
 
 /* Reports a send's outcome later: status is the bytes sent or a libuv error. */
 void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
                  const struct sockaddr *dest);
+/* The error (stack top, popped) goes to the callback at cb later, or to 'error'. */
+void send_fail(lua_State *L, dgram_socket *s, int sidx, int cb);
 void send_through_libuv(lua_State *L, dgram_socket *s, int sidx, const uv_buf_t *bufs,
                         size_t n, int data, int cb, const struct sockaddr *dest);
+/* A finalizer closed the socket since the call checked it: the send is told so (1). */
+int closed_meanwhile(lua_State *L, dgram_socket *s, int sidx, int cb);
+/* Pushes the send's data as kept while it waits (an array is copied). */
+void push_data_copy(lua_State *L, int data);
+
+/* ---- the send path (send.c) and its batches (batch.c) ---------------------------- */
+
 void batch_flush(lua_State *L, dgram_loop *loop);
 void batch_register(lua_State *L);
 /* The state is closing: sends what the batch holds for s (NULL: all), reporting nothing.

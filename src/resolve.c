@@ -6,34 +6,6 @@
 
 /* ---- literals ---------------------------------------------------------------------- */
 
-int socket_address_of(const char *ip, int port, int family, dgram_addr *out) {
-  return address_parse(ip, strlen(ip), family, port, out);
-}
-
-int resolve_is_literal(const char *host) {
-  dgram_addr a;
-  return address_parse(host, strlen(host), AF_UNSPEC, 0, &a) == 0;
-}
-
-const char *sockaddr_string(const struct sockaddr *sa, char *buf, size_t len, int *port) {
-  buf[0] = '\0';
-  if (sa->sa_family == AF_INET6) {
-    const struct sockaddr_in6 *a6 = (const struct sockaddr_in6 *)sa;
-    uv_ip6_name(a6, buf, len);
-    *port = ntohs(a6->sin6_port);
-    if (a6->sin6_scope_id != 0) { /* a link-local address names its interface */
-      size_t used = strlen(buf), ifl = len - used - 1;
-      buf[used] = '%';
-      if (uv_if_indextoname(a6->sin6_scope_id, buf + used + 1, &ifl) != 0)
-        snprintf(buf + used + 1, len - used - 1, "%u", (unsigned)a6->sin6_scope_id);
-    }
-  } else if (sa->sa_family == AF_INET) {
-    uv_ip4_name((const struct sockaddr_in *)sa, buf, len);
-    *port = ntohs(((const struct sockaddr_in *)sa)->sin_port);
-  }
-  return buf;
-}
-
 /* A custom `lookup` sees every address, as Node's does; the built-in one skips literals.
  */
 int resolve_needed(const dgram_socket *s, const char *host) {
