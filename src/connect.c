@@ -39,7 +39,7 @@ static int item_port(lua_State *L, int item) {
 
 /* The connect's turn in the waiting queue has come: its address is known (W_RESULT), or
  * its lookup failed. */
-void connect_waited(lua_State *L, dgram_socket *s, int sidx, int item) {
+static void connect_waited(lua_State *L, dgram_socket *s, int sidx, int item) {
   int top = lua_gettop(L);
   lua_rawgeti(L, item, W_CB);
   int cb = lua_isnil(L, -1) ? 0 : lua_gettop(L);
@@ -52,6 +52,8 @@ void connect_waited(lua_State *L, dgram_socket *s, int sidx, int item) {
     connect_to(L, s, sidx, lua_tostring(L, -1), item_port(L, item), cb);
   lua_settop(L, top);
 }
+
+static const waiting_op connect_op = {connect_waited};
 
 /* socket:connect(port[, address][, onerror]): the wrapper makes its callback a one-time
  * 'connect' listener and passes onerror, which gets a failure instead of 'error'. */
@@ -83,6 +85,8 @@ static int socket_connect(lua_State *L) {
   if (lua_isfunction(L, 4)) lua_pushvalue(L, 4), lua_rawseti(L, -2, W_CB);
   lua_pushinteger(L, WAIT_CONNECT);
   lua_rawseti(L, -2, W_KIND);
+  lua_pushlightuserdata(L, (void *)&connect_op);
+  lua_rawseti(L, -2, W_OP);
   int status = waiting_add(L, s, 1);
   if (status == LUA_OK && s->state == SOCK_UNBOUND)
     status = socket_bind_implicit(L, s, 1);

@@ -242,7 +242,8 @@ enum wait_field {
   W_PHASE,    /* enum wait_phase */
   W_RESULT,   /* ready: the address; failed: the error */
   W_TOKEN,    /* the resolution's token while it is looked up */
-  W_FIELDS = W_TOKEN
+  W_OP,       /* the waiting_op that runs it when its turn comes */
+  W_FIELDS = W_OP
 };
 enum wait_kind { WAIT_SEND, WAIT_SEND_CONNECTED, WAIT_CONNECT };
 enum wait_phase { PHASE_BIND, PHASE_LOOKUP, PHASE_READY, PHASE_FAILED, PHASE_DEAD };
@@ -263,9 +264,12 @@ void waiting_bound(lua_State *L, dgram_socket *s, int sidx);
  * Each one with a callback gets the error later. Returns whether the error reached a
  * callback and every operation had one (an implicit bind need not emit it then). */
 int waiting_drop(lua_State *L, dgram_socket *s, int sidx, int err, int closing);
-/* What the queue hands back to run an operation (the item at idx) once it is ready. */
-void send_waited(lua_State *L, dgram_socket *s, int sidx, int item);
-void connect_waited(lua_State *L, dgram_socket *s, int sidx, int item);
+/* What an operation does when its turn in the queue comes (the item at idx): a send's or
+ * a connect's own function, kept in the item (W_OP, a light userdata pointing at a
+ * static waiting_op), so that the queue calls nothing in the files above it. */
+typedef struct waiting_op {
+  void (*ready)(lua_State *L, dgram_socket *s, int sidx, int item);
+} waiting_op;
 
 /* ---- under every send path (transmit.c) ------------------------------------------ */
 

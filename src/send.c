@@ -110,6 +110,9 @@ static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a
 
 /* ---- where to: literal, or behind what waits ------------------------------------- */
 
+static void send_waited(lua_State *L, dgram_socket *s, int sidx, int item);
+static const waiting_op send_op = {send_waited};
+
 /* Packs a send into an operation of the waiting queue (W_* fields). */
 static void send_pack(lua_State *L, dgram_socket *s, const send_args *a) {
   lua_createtable(L, W_FIELDS, 0);
@@ -126,6 +129,8 @@ static void send_pack(lua_State *L, dgram_socket *s, const send_args *a) {
   if (a->cb) lua_pushvalue(L, a->cb), lua_rawseti(L, -2, W_CB);
   lua_pushinteger(L, s->connect_state == DISCONNECTED ? WAIT_SEND : WAIT_SEND_CONNECTED);
   lua_rawseti(L, -2, W_KIND);
+  lua_pushlightuserdata(L, (void *)&send_op);
+  lua_rawseti(L, -2, W_OP);
 }
 
 /* Pushes the packed send's values and points `a` at them. */
@@ -151,7 +156,7 @@ static void send_fail_to(lua_State *L, dgram_socket *s, int sidx, int cb, int rc
 
 /* A send's turn in the waiting queue has come: its address is known (W_RESULT), or its
  * lookup failed, or it waited for a connect. */
-void send_waited(lua_State *L, dgram_socket *s, int sidx, int item) {
+static void send_waited(lua_State *L, dgram_socket *s, int sidx, int item) {
   send_args a;
   send_unpack(L, item, &a);
   lua_rawgeti(L, item, W_PHASE);

@@ -105,10 +105,10 @@ static void waiting_pump(lua_State *L, dgram_socket *s, int sidx) {
     int item = queue_shift(L, s, sidx, q);
     if (phase != PHASE_DEAD) {
       item_uncount(L, s, item);
-      if (item_int(L, item, W_KIND) == WAIT_CONNECT)
-        connect_waited(L, s, sidx, item);
-      else
-        send_waited(L, s, sidx, item);
+      lua_rawgeti(L, item, W_OP);
+      const waiting_op *op = lua_touserdata(L, -1);
+      lua_pop(L, 1);
+      op->ready(L, s, sidx, item);
     }
     lua_settop(L, q);
   }
