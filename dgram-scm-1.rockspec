@@ -26,7 +26,7 @@ build = {
   modules = {
     ["dgram.core"] = {
       sources = {
-        "src/address.c", "src/batch.c", "src/blocklist.c", "src/bind.c", "src/connect.c", "src/errors.c", "src/loop.c", "src/module.c",
+        "src/address.c", "src/batch.c", "src/blocklist.c", "src/bind.c", "src/connect.c", "src/errors.c", "src/lifecycle.c", "src/loop.c", "src/module.c",
         "src/options.c", "src/recv.c", "src/resolve.c", "src/send.c", "src/socket.c",
         "src/signal.c", "src/stats.c", "src/timer.c", "src/transmit.c", "src/waiting.c", "src/watch.c",
       },

@@ -332,6 +332,14 @@ void batch_send_now(dgram_loop *loop, const dgram_socket *s) {
   }
 }
 
+/* Every method but send comes here: batched sends go out before anything changes. */
+dgram_socket *socket_check_settled(lua_State *L, int idx) {
+  dgram_socket *s = socket_check_open(L, idx);
+  batch_flush(L, s->loop);
+  if (s->state == SOCK_CLOSED) raise_not_running(L); /* by a finalizer the flush ran */
+  return s;
+}
+
 static void batch_send_all_now(dgram_loop *loop) {
   batch_send_now(loop, NULL);
 }

@@ -187,7 +187,7 @@ static void check_unbound(lua_State *L, const dgram_socket *s) {
  * Reading the options may run metamethods that close, bind or send on this socket: the
  * state is checked again once they have run. */
 static int socket_bind(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   luaL_checkstack(L, 48, NULL);
   check_unbound(L, s);
   lua_settop(L, 3);

@@ -73,7 +73,7 @@ static int socket_connect(lua_State *L) {
                        "The \"address\" argument must be of type string. Received %s",
                        type_name(L, 3));
   if (!lua_isnil(L, 3)) address_check_arg(L, 3, "address");
-  socket_check_open(L, 1);
+  socket_check_settled(L, 1);
   if (s->connect_state != DISCONNECTED)
     return raise_error(L, "ERR_SOCKET_DGRAM_IS_CONNECTED", "Already connected");
   s->connect_state = CONNECTING; /* sends made from now on wait for it */
@@ -96,7 +96,7 @@ static int socket_connect(lua_State *L) {
 }
 
 static int socket_disconnect(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   if (s->connect_state != CONNECTED)
     return raise_error(L, "ERR_SOCKET_DGRAM_NOT_CONNECTED", "Not connected");
   int rc = uv_udp_connect(s->handle, NULL);
@@ -106,7 +106,7 @@ static int socket_disconnect(lua_State *L) {
 }
 
 static int socket_remote_address(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   if (s->connect_state != CONNECTED)
     return raise_error(L, "ERR_SOCKET_DGRAM_NOT_CONNECTED", "Not connected");
   struct sockaddr_storage ss;

@@ -189,6 +189,10 @@ struct dgram_socket {
 
 dgram_socket *socket_check(lua_State *L, int idx);
 dgram_socket *socket_check_open(lua_State *L, int idx);
+/* socket_check_open, after the batched sends left (batch.c): every method but send. */
+dgram_socket *socket_check_settled(lua_State *L, int idx);
+void socket_close_handle(lua_State *L, dgram_socket *s, int sidx);
+void lifecycle_register(lua_State *L);
 int socket_handlers(lua_State *L, int sidx, int create);
 int raise_not_running(lua_State *L);
 void push_not_running(lua_State *L);
@@ -196,7 +200,6 @@ void socket_add_methods(lua_State *L, const luaL_Reg *fns);
 void socket_anchor(lua_State *L, dgram_socket *s, int sidx);
 void socket_release(lua_State *L, dgram_socket *s);
 void socket_push(lua_State *L, dgram_socket *s);
-void socket_close_now(lua_State *L, dgram_socket *s, int sidx);
 /* The close callback of a socket's handle: frees it and marks the socket closed. */
 void socket_on_close(uv_handle_t *h);
 /* Emits `ev` with the nargs values on the stack top (popped); the socket is at sidx. */

@@ -21,6 +21,7 @@ DGRAM_EXPORT int luaopen_dgram_core(lua_State *L) {
   luaL_newlib(L, functions);
   errors_register(L);
   socket_register(L);
+  lifecycle_register(L);
   bind_register(L);
   send_register(L);
   connect_register(L);

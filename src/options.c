@@ -9,7 +9,7 @@ static void check_uv(lua_State *L, int rc, const char *syscall) {
 }
 
 static int socket_set_broadcast(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   check_uv(L, uv_udp_set_broadcast(s->handle, lua_toboolean(L, 2)), "setBroadcast");
   return 0;
 }
@@ -25,21 +25,21 @@ static int check_ttl(lua_State *L) {
 }
 
 static int socket_set_ttl(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   check_uv(L, uv_udp_set_ttl(s->handle, check_ttl(L)), "setTTL");
   lua_settop(L, 2);
   return 1;
 }
 
 static int socket_set_multicast_ttl(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   check_uv(L, uv_udp_set_multicast_ttl(s->handle, check_ttl(L)), "setMulticastTTL");
   lua_settop(L, 2);
   return 1;
 }
 
 static int socket_set_multicast_loopback(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   check_uv(L, uv_udp_set_multicast_loop(s->handle, lua_toboolean(L, 2)),
            "setMulticastLoopback");
   lua_settop(L, 2);
@@ -64,7 +64,7 @@ static void bind_for_membership(lua_State *L, dgram_socket *s) {
 }
 
 static int membership(lua_State *L, uv_membership which, const char *syscall) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   if (!lua_toboolean(L, 2) || (lua_type(L, 2) == LUA_TSTRING && lua_rawlen(L, 2) == 0))
     return raise_error(L, "ERR_MISSING_ARGS",
                        "The \"multicastAddress\" argument must be specified");
@@ -84,7 +84,7 @@ static int socket_drop_membership(lua_State *L) {
 }
 
 static int source_membership(lua_State *L, uv_membership which, const char *syscall) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   const char *source = check_address(L, 2, "sourceAddress", 0);
   const char *group = check_address(L, 3, "groupAddress", 0);
   const char *iface = check_address(L, 4, "interfaceAddress", 1);
@@ -103,7 +103,7 @@ static int socket_drop_source_membership(lua_State *L) {
 }
 
 static int socket_set_multicast_interface(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   const char *iface = check_address(L, 2, "interfaceAddress", 0);
   check_uv(L, uv_udp_set_multicast_interface(s->handle, iface), "setMulticastInterface");
   return 0;
@@ -114,7 +114,7 @@ static int socket_set_multicast_interface(lua_State *L) {
 typedef int (*buffer_size_fn)(uv_handle_t *, int *);
 
 static int buffer_size(lua_State *L, buffer_size_fn fn, const char *syscall, int set) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   int value = 0, too_big = 0;
   if (set) { /* Node checks for a uint32; what libuv cannot take is its EINVAL */
     int isint = 0;

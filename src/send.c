@@ -344,14 +344,14 @@ static int socket_send(lua_State *L) {
 /* Node's counts are libuv's queue; sends waiting for the bind, a lookup or a connect
  * have not left either, so they count too. */
 static int socket_send_queue_size(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   lua_pushinteger(L,
                   (lua_Integer)(uv_udp_get_send_queue_size(s->handle) + s->wait.bytes));
   return 1;
 }
 
 static int socket_send_queue_count(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   lua_pushinteger(L,
                   (lua_Integer)(uv_udp_get_send_queue_count(s->handle) + s->wait.sends));
   return 1;

@@ -34,7 +34,7 @@ static void push_kernel_drops(lua_State *L, const dgram_socket *s) {
 }
 
 static int socket_stats(lua_State *L) {
-  dgram_socket *s = socket_check_open(L, 1);
+  dgram_socket *s = socket_check_settled(L, 1);
   lua_createtable(L, 0, 5);
   set_count(L, "received", s->stats.received);
   set_count(L, "sent", s->stats.sent);
