@@ -152,6 +152,7 @@ lint: deps
 	luacheck lua spec examples bench
 	clang-format --dry-run -Werror $(C_ALL)
 	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC) src/lib/luaopen_dgram.c $(HOST_SRC)
+	@$(LUA) tools/layers.lua src
 	@$(MAKE) --no-print-directory check-symbols
 
 format:
