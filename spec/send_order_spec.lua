@@ -235,3 +235,20 @@ describe("ECONNREFUSED on a connected socket", function()
     for i = 1, 5 do assert.is_true(seen[i], "send " .. i .. ": " .. table.concat(order, ", ")) end
   end)
 end)
+
+describe("the last literal destination, cached", function()
+  after_each(H.cleanup)
+
+  it("survives a send to a host name between two sends to it: all arrive, in order", function()
+    local r, port, got = H.listener("udp4")
+    local c = H.bound("udp4")
+    local errs = {}
+    for _, host in ipairs({ "127.0.0.1", "localhost", "127.0.0.1", "localhost" }) do
+      c:send(host, port, host, function(err) errs[#errs + 1] = err and err.code or "ok" end)
+    end
+    assert.is_true(H.run_until(3000, function() return #got == 4 and #errs == 4 end))
+    assert.same({ "ok", "ok", "ok", "ok" }, errs)
+    assert.same({ "127.0.0.1", "localhost", "127.0.0.1", "localhost" }, H.texts(got))
+    assert.equals(r:address().port, port)
+  end)
+end)

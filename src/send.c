@@ -188,8 +188,10 @@ static void send_waited(lua_State *L, dgram_socket *s, int sidx, int item) {
 /* The last literal destination, parsed once: a server answers the same peer often. */
 static int dest_of(dgram_socket *s, const char *host, int port, struct sockaddr **out) {
   if (port != s->dest_port || strcmp(host, s->dest_host) != 0) {
-    int rc = socket_address_of(host, port, s->family, &s->dest);
+    dgram_addr parsed; /* the cache keeps the last good one when this is no literal */
+    int rc = socket_address_of(host, port, s->family, &parsed);
     if (rc != 0) return rc;
+    s->dest = parsed;
     size_t n = strlen(host);
     if (n >= sizeof s->dest_host) n = 0;
     memcpy(s->dest_host, host, n);
