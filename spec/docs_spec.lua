@@ -93,8 +93,8 @@ local function surface()
   for _, h in ipairs(handles) do
     local t = methods_of(h[1])
     for _, name in ipairs(public(t, "function")) do
-      add(h[2], t, name, { h[2] .. ":" .. name .. "(" }, { "function " .. h[3] .. ":" .. name .. "(" },
-        true)
+      local typed = "function " .. h[3] .. ":" .. name .. "("
+      add(h[2], t, name, { h[2] .. ":" .. name .. "(" }, { typed }, true)
     end
   end
   return items
@@ -287,6 +287,22 @@ describe("links", function()
   end)
 end)
 
+-- Runs a script as `lua5.4 script.lua`; returns whether it exited with 0, and its output.
+-- Under `make asan` the script is checked for memory errors but not for leaks: at the exit
+-- of some scripts LeakSanitizer's own tracer crashes on this machine ("Tracer caught signal
+-- 11" while it reads a bogus dynamic-TLS range), whatever the script does; the specs that
+-- run the same calls in process are checked for leaks.
+local function run_script(code)
+  local dir = H.child_dir(code)
+  local env = H.child_env()
+  if env ~= "" then env = env .. "ASAN_OPTIONS=detect_leaks=0:exitcode=99 " end
+  local ok = H.execute(("%stimeout %d lua5.4 %s >%s 2>&1"):format(env, 20 * H.scale,
+    H.shell_quote(dir .. "/child.lua"), H.shell_quote(dir .. "/out")))
+  local output = H.read_text(dir .. "/out")
+  H.remove_dir(dir)
+  return ok == true, output
+end
+
 describe("docs/GUIDE.md", function()
   local expected = { "client got HELLO\n", "no answer\n", "pong ping 1\npong ping 2\n",
                      "the player saw %d+ snapshots\n" }
@@ -296,7 +312,7 @@ describe("docs/GUIDE.md", function()
     for code in read("docs/GUIDE.md"):gmatch("```lua\n(.-)```") do blocks[#blocks + 1] = code end
     assert.equal(#expected, #blocks)
     for i, code in ipairs(blocks) do
-      local ok, out = H.child(code, 20)
+      local ok, out = run_script(code)
       assert.is_true(ok, out)
       assert.truthy(out:match("^" .. expected[i] .. "$"), ("script %d printed %q"):format(i, out))
     end
