@@ -185,6 +185,35 @@ describe("docs", function()
   end)
 end)
 
+-- The createSocket options the code reads: the C core's and the wrapper's.
+local function socket_options()
+  local names = {}
+  local core_src = read("src/socket.c") .. read("src/blocklist.c")
+  for name in core_src:gmatch('%(L, opts, "([%w_]+)"%)') do names[name] = true end
+  for name in read("lua/dgram/coro.lua"):gmatch('check_limit%(options, "([%w_]+)"%)') do
+    names[name] = true
+  end
+  return names
+end
+
+describe("docs: createSocket options", function()
+  it("the API reference names every option the code reads", function()
+    local names, missing, n = socket_options(), {}, 0
+    local api = read("docs/API.md")
+    local types = read("types/dgram.lua")
+    for name in pairs(names) do
+      n = n + 1
+      if not api:find("`" .. name .. "`", 1, true) then missing[#missing + 1] = "docs " .. name end
+      if not types:find("---@field " .. name .. "? ", 1, true) then
+        missing[#missing + 1] = "types " .. name
+      end
+    end
+    assert.is_true(n >= 10 and names.reusePort and names.recvQueueBytes and names.lookup)
+    table.sort(missing)
+    assert.same({}, missing)
+  end)
+end)
+
 describe("types/dgram.lua", function()
   local text = read("types/dgram.lua")
   local defs = parse_types(text)
