@@ -188,7 +188,7 @@ end)
 -- The createSocket options the code reads: the C core's and the wrapper's.
 local function socket_options()
   local names = {}
-  local core_src = read("src/socket.c") .. read("src/blocklist.c")
+  local core_src = read("src/lifecycle.c") .. read("src/blocklist.c")
   for name in core_src:gmatch('%(L, opts, "([%w_]+)"%)') do names[name] = true end
   for name in read("lua/dgram/coro.lua"):gmatch('check_limit%(options, "([%w_]+)"%)') do
     names[name] = true
