@@ -8,6 +8,10 @@
 #include <lua.h>
 #include <uv.h>
 
+#if UV_VERSION_HEX < 0x012c00 /* the rockspecs say so; LuaRocks cannot check it */
+#error "dgram needs libuv 1.44 or newer"
+#endif
+
 #define DGRAM_SOCKET_MT "dgram.socket"
 #define DGRAM_TIMER_MT "dgram.timer"
 #define DGRAM_ERROR_MT "dgram.error"

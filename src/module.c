@@ -29,7 +29,9 @@ DGRAM_EXPORT int luaopen_dgram_core(lua_State *L) {
   signal_register(L);
   watch_register(L);
   stats_register(L);
-  lua_pushliteral(L, "0.1.0");
+  lua_pushliteral(
+      L,
+      "0.2.0"); /* the one place: the rockspecs and CHANGELOG.md are checked against it */
   lua_setfield(L, -2, "version");
   return 1;
 }
