@@ -60,7 +60,6 @@ describe("a finalizer that runs after the loop's own, as the Lua state closes", 
       end
     end
     -- The bound sockets' binds never ran (no dgram.run): the hint comes first.
-    assert.equals("dgram: the script ended with work waiting (sends, binds, callbacks) and "
-      .. "never ran dgram.run()\n" .. table.concat(want, "\n") .. "\n", out)
+    assert.equals(H.FORGOTTEN_RUN_HINT .. table.concat(want, "\n") .. "\n", out)
   end)
 end)

@@ -1,10 +1,9 @@
--- A script that starts sends or binds and ends without ever running the loop is told so
--- on stderr, once, and exits as it would have; a script that ran the loop (any mode) or
--- started nothing is not.
+-- A script that starts sends, binds or timers and ends without ever running the loop is
+-- told so on stderr, once, and exits as it would have; a script that ran the loop (any
+-- mode) or left nothing referenced is not.
 local H = require("helper")
 
-local HINT = "dgram: the script ended with work waiting (sends, binds, callbacks) and never "
-  .. "ran dgram.run()\n"
+local HINT = H.FORGOTTEN_RUN_HINT
 
 local function script(body)
   return 'local dgram = require("dgram")\nlocal s = dgram.createSocket("udp4")\n' .. body
@@ -35,6 +34,18 @@ describe("a script that never ran dgram.run()", function()
     assert.equals(HINT, out)
   end)
 
+  it("with a timer armed: the hint", function()
+    local ok, out = H.child(script('dgram.setTimeout(10, function() print("fired") end)'))
+    assert.is_true(ok, out)
+    assert.equals(HINT, out)
+  end)
+
+  it("with an interval armed: the hint", function()
+    local ok, out = H.child(script('dgram.setInterval(10, function() print("fired") end)'))
+    assert.is_true(ok, out)
+    assert.equals(HINT, out)
+  end)
+
   it("that exits with a failure status still fails, after the hint", function()
     local ok, out = H.child(script('s:bind(0)\nos.exit(3, true)'))
     assert.is_false(ok)
@@ -55,6 +66,13 @@ describe("no hint", function()
       .. 'dgram.run("nowait")'))
     assert.is_true(ok, out)
     assert.equals("listening\n", out)
+  end)
+
+  it("when the only timer was cleared or unref'd", function()
+    local ok, out = H.child(script('dgram.clearTimeout(dgram.setTimeout(10, print))\n'
+      .. 'dgram.setTimeout(10, print):unref()\nprint("done")'))
+    assert.is_true(ok, out)
+    assert.equals("done\n", out)
   end)
 
   it("when the script started nothing", function()

@@ -103,6 +103,7 @@ typedef struct dgram_loop {
   uv_prepare_t prepare;         /* flushes the batch before the loop waits for I/O */
   uv_run_mode run_mode;         /* of the dgram.run in progress */
   int ran;                      /* dgram.run was called: no hint at close */
+  int timer_left;               /* a referenced timer was armed when the state closed */
   unsigned busy_poll_us;        /* dgram.setBusyPoll */
   int sent;                     /* this turn sent datagrams: answers may be close */
   unsigned turn;                /* counts loop turns (from 1), for recv_alloc */
