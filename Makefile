@@ -27,7 +27,7 @@ BUSTED    = busted --lua=$(LUA)
 export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
-.PHONY: all build-deps deps test demo asan valgrind tsan lint format install clean bench bench-quick \
+.PHONY: all build-deps deps test demo asan valgrind tsan lint format install release-check clean bench bench-quick \
 	lib check-symbols embed-host embed-host-static slow-specs \
 	demo-game bench-game bench-game-quick
 
@@ -161,6 +161,12 @@ lint: deps
 
 format:
 	clang-format -i $(C_ALL)
+
+# The release's checks alone: the rockspecs against the tree and the module's version,
+# luarocks make into a temporary tree, luarocks pack and a build of the source rock.
+release-check: deps
+	@$(MAKE) --no-print-directory all
+	$(BUSTED) spec/rockspec_spec.lua spec/install_spec.lua
 
 install: deps
 	luarocks make --lua-version=5.4 rockspecs/dgram-scm-1.rockspec
