@@ -1,4 +1,5 @@
-# dgram for Lua 5.4. `make demo` and `make test` install what is missing first.
+# dgram for Lua 5.4. `make`, `make demo` and `make test` install what is missing first
+# (as root; otherwise they print the apt-get command): tools/deps.sh.
 LUA      ?= lua5.4
 CC       ?= cc
 PKGS      = libuv lua5.4
@@ -26,14 +27,18 @@ BUSTED    = busted --lua=$(LUA)
 export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
-.PHONY: all deps test demo asan valgrind tsan lint format install clean bench bench-quick \
+.PHONY: all build-deps deps test demo asan valgrind tsan lint format install release-check clean bench bench-quick \
 	lib check-symbols embed-host embed-host-static slow-specs \
 	demo-game bench-game bench-game-quick
 
-all: $(SO)
+all: build-deps $(SO)
 
-# Extra Debian packages per target (tools/deps.sh installs what is missing).
+# Debian packages per target (tools/deps.sh installs what is missing): `make` and `make
+# demo` need the build's alone (tools/deps.sh --build), `make test` the test tools and
+# TEST_PKGS too. README.md names the same packages (spec/readme_packages_spec.lua).
 TEST_PKGS  = iproute2 nodejs strace lua-luv
+build-deps:
+	@sh tools/deps.sh --build
 deps:
 	@sh tools/deps.sh $(TEST_PKGS)
 
@@ -112,7 +117,7 @@ test: deps
 	@$(MAKE) --no-print-directory all embed-host
 	@sh spec/run.sh
 
-demo: deps
+demo: build-deps
 	@$(MAKE) --no-print-directory all
 	@sh examples/demo.sh
 
@@ -158,8 +163,14 @@ lint: deps
 format:
 	clang-format -i $(C_ALL)
 
+# The release's checks alone: the rockspecs against the tree and the module's version,
+# luarocks make into a temporary tree, luarocks pack and a build of the source rock.
+release-check: deps
+	@$(MAKE) --no-print-directory all
+	$(BUSTED) spec/rockspec_spec.lua spec/install_spec.lua
+
 install: deps
-	luarocks make --lua-version=5.4 dgram-scm-1.rockspec
+	luarocks make --lua-version=5.4 rockspecs/dgram-scm-1.rockspec
 
 bench: deps
 	@$(MAKE) --no-print-directory all

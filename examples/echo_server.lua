@@ -3,6 +3,8 @@
 -- With a count it exits after echoing that many datagrams (and after 10 s in any case).
 local dgram = require("dgram")
 
+io.stdout:setvbuf("line") -- lines in the order they happen, also into a pipe
+
 local port = tonumber(arg[1]) or 41234
 local count = tonumber(arg[2])
 

@@ -350,6 +350,10 @@ function H.need_netns(pending)
   if netns_checked then pending(netns_checked) end
 end
 
+-- What a state that leaves work and never ran dgram.run() prints on stderr as it closes.
+H.FORGOTTEN_RUN_HINT = "dgram: the script ended with work waiting (sends, binds, timers) "
+  .. "and never ran dgram.run()\n"
+
 -- The helpers that exchange datagrams (spec/helper_net.lua) add themselves to H.
 package.loaded.helper = H
 require("helper_net")

@@ -8,6 +8,10 @@
 #include <lua.h>
 #include <uv.h>
 
+#if UV_VERSION_HEX < 0x012c00 /* the rockspecs say so; LuaRocks cannot check it */
+#error "dgram needs libuv 1.44 or newer"
+#endif
+
 #define DGRAM_SOCKET_MT "dgram.socket"
 #define DGRAM_TIMER_MT "dgram.timer"
 #define DGRAM_ERROR_MT "dgram.error"
@@ -98,6 +102,8 @@ typedef struct dgram_loop {
   int nhooks;
   uv_prepare_t prepare;         /* flushes the batch before the loop waits for I/O */
   uv_run_mode run_mode;         /* of the dgram.run in progress */
+  int ran;                      /* dgram.run was called: no hint at close */
+  int timer_left;               /* a referenced timer was armed when the state closed */
   unsigned busy_poll_us;        /* dgram.setBusyPoll */
   int sent;                     /* this turn sent datagrams: answers may be close */
   unsigned turn;                /* counts loop turns (from 1), for recv_alloc */

@@ -422,6 +422,7 @@ int loop_run(lua_State *L) {
   loop->slots = lua_gettop(L) - SLOT_COUNT + 1;
   int top = lua_gettop(L);
   loop->L = L;
+  loop->ran = 1;
   loop->run_mode = mode;
   dgram_loop *outer = loop_enter(loop);
   if (mode == UV_RUN_NOWAIT) {
@@ -547,6 +548,11 @@ static void close_leftover(uv_handle_t *h, void *arg) {
 /* The state is closing: close every handle and let libuv finish, calling no Lua. */
 static int loop_gc(lua_State *L) {
   dgram_loop *loop = lua_touserdata(L, 1);
+  if (!loop->ran && (loop_has_work(loop) || loop->queue_len || loop->timer_left))
+    fputs(
+        "dgram: the script ended with work waiting (sends, binds, timers) and never ran "
+        "dgram.run()\n",
+        stderr);
   loop->closing = 1;
   HOOKS_CALL(loop, exiting);
   uv_walk(&loop->uv, close_leftover, NULL);

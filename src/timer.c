@@ -195,6 +195,9 @@ static int timer_missed(lua_State *L) {
 static int timer_gc(lua_State *L) {
   dgram_timer *t = lua_touserdata(L, 1);
   if (t->handle != NULL) {
+    /* Armed timers are anchored: only lua_close collects one (loop_gc's hint). */
+    if (uv_is_active((uv_handle_t *)t->handle) && uv_has_ref((uv_handle_t *)t->handle))
+      t->loop->timer_left = 1;
     t->handle->data = NULL;
     uv_close((uv_handle_t *)t->handle, timer_free_handle);
     t->handle = NULL;

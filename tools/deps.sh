@@ -1,22 +1,45 @@
 #!/bin/sh
 # Installs the Debian packages the build and tests need, when they are missing.
-# Usage: tools/deps.sh [extra-package ...]. As root it runs apt-get; otherwise it prints
-# the exact command to run and fails.
+# Usage: tools/deps.sh [--build] [--list] [extra-package ...]
+#   --build  only what `make` needs to build core.so (not the test and lint tools)
+#   --list   prints the packages it checks, one a line, and checks nothing
+# As root it runs apt-get; otherwise it prints the exact command to run and fails.
 set -u
+build_only=0 listing=0
+while [ $# -gt 0 ]; do
+  case $1 in
+    --build) build_only=1 ;;
+    --list) listing=1 ;;
+    *) break ;;
+  esac
+  shift
+done
 need=""
-has() { command -v "$1" >/dev/null 2>&1; }
-pkg_missing() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+no_cmd() { ! command -v "$1" >/dev/null 2>&1; }
+no_file() { [ ! -f "$1" ]; }
+no_pc() { ! pkg-config --exists "$1" 2>/dev/null; }
+no_pkg() { ! dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "ok installed"; }
+# want PACKAGE TEST...: PACKAGE is missing when TEST succeeds.
+want() {
+  pkg=$1
+  shift
+  if [ $listing = 1 ]; then echo "$pkg"; elif "$@"; then need="$need $pkg"; fi
+}
 
-has cc || need="$need gcc"
-has make || need="$need make"
-has pkg-config || need="$need pkg-config"
-has lua5.4 || need="$need lua5.4"
-[ -f /usr/include/lua5.4/lua.h ] || need="$need liblua5.4-dev"
-pkg-config --exists libuv 2>/dev/null || need="$need libuv1-dev"
-has busted || need="$need lua-busted"
-has luarocks || need="$need luarocks"
-has luacheck || need="$need lua-check"
-for p in "$@"; do pkg_missing "$p" && need="$need $p"; done
+# What `make` needs (README.md's Install section names the same packages).
+want gcc no_cmd cc
+want make no_cmd make
+want pkg-config no_cmd pkg-config
+want lua5.4 no_cmd lua5.4
+want liblua5.4-dev no_file /usr/include/lua5.4/lua.h
+want libuv1-dev no_pc libuv
+if [ $build_only = 0 ]; then
+  # What `make test` and `make lint` need besides.
+  want lua-busted no_cmd busted
+  want luarocks no_cmd luarocks
+  want lua-check no_cmd luacheck
+fi
+for p in "$@"; do want "$p" no_pkg "$p"; done
 
 [ -z "$need" ] && exit 0
 cmd="apt-get install -y --no-install-recommends$need"
