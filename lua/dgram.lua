@@ -41,18 +41,39 @@ local function raise(code, message)
 end
 
 for name, fn in pairs(EventEmitter) do
-  if type(fn) == "function" and name ~= "new" and name ~= "_events" and name ~= "_oncewrapper" then
-    Socket[name] = fn
-  end
+  if type(fn) == "function" and name ~= "new" and name:sub(1, 1) ~= "_" then Socket[name] = fn end
 end
 
 -- The core calls one function per event: the listener itself when there is exactly one
 -- (no Lua loop on the receive path), else a dispatcher that emits to all of them.
 local core_events = { message = true, listening = true, close = true, error = true, connect = true }
+local private = core._private
 
--- A socket's first listener of a core event goes to the core alone: the EventEmitter's
--- table is only made (from the core's handlers) when another call needs it.
-local emitter_on, firsthandler = EventEmitter.on, Socket._firsthandler
+-- A socket's listeners: kept by the core alone while each core event has at most one
+-- (most sockets: a 'message' listener, a bind callback); the EventEmitter's table is made
+-- from the core's handlers when another call needs it, and kept here from then on.
+local listener_tables = setmetatable({}, { __mode = "k" })
+
+EventEmitter._setBackend({
+  events = function(object)
+    local events = listener_tables[object]
+    if events or getmetatable(object) ~= "dgram.socket" then return events end
+    events = private.handlers(object)
+    listener_tables[object] = events
+    return events
+  end,
+  changed = function(socket, name, entry)
+    if not core_events[name] then return end
+    local handler = entry
+    if type(entry) == "table" then
+      local emit = EventEmitter.emit
+      handler = function(...) return emit(socket, name, ...) end
+    end
+    private.setHandler(socket, name, handler)
+  end,
+})
+
+local emitter_on, firsthandler = EventEmitter.on, private.firsthandler
 function Socket:on(name, fn)
   if firsthandler(self, name, fn) then return self end
   return emitter_on(self, name, fn)
@@ -67,17 +88,7 @@ function Socket:once(name, fn)
   if firsthandler(self, name, fn, true) then return self end
   return emitter_once(self, name, fn)
 end
-core._setOnceWrapper(EventEmitter._oncewrapper)
-
-function Socket:_listenerschanged(name, entry)
-  if not core_events[name] then return end
-  local handler = entry
-  if type(entry) == "table" then
-    local emit = EventEmitter.emit
-    handler = function(...) return emit(self, name, ...) end
-  end
-  self:_sethandler(name, handler)
-end
+private.setOnceWrapper(EventEmitter._oncewrapper)
 
 -- bind([port][, address][, cb]) / bind(options[, cb]): cb is a one-time 'listening'
 -- listener, added once the arguments have been accepted.

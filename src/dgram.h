@@ -156,7 +156,7 @@ enum socket_state { SOCK_UNBOUND, SOCK_BINDING, SOCK_BOUND, SOCK_CLOSED };
 enum connect_state { DISCONNECTED, CONNECTING, CONNECTED };
 
 /* Socket userdata user values. */
-enum { UV_HANDLERS = 1, UV_MESSAGE, UV_EVENTS, UV_PEER, UV_COUNT_ };
+enum { UV_HANDLERS = 1, UV_MESSAGE, UV_PEER, UV_COUNT_ };
 #define SOCKET_NUSERVALUES (UV_COUNT_ - 1)
 
 struct dgram_socket {
@@ -170,11 +170,11 @@ struct dgram_socket {
   unsigned no_gso : 1;        /* the kernel or the route refused UDP GSO writes */
   unsigned short gso_max_seg; /* the largest datagram grouped by GSO (0: no limit) */
   unsigned fd_bound : 1; /* bound in the kernel ('listening' may still be on its way) */
-  unsigned recv_chunks : 5; /* datagrams of the recvmmsg being delivered */
-  unsigned has_lookup : 1;  /* the lookup option replaces the resolver */
-  unsigned once_events
-      : EV_COUNT;        /* handlers that are one-time listeners (bit per event) */
-  unsigned drained_turn; /* the loop turn in which a short read emptied the socket */
+  unsigned recv_chunks : 5;        /* datagrams of the recvmmsg being delivered */
+  unsigned has_lookup : 1;         /* the lookup option replaces the resolver */
+  unsigned once_events : EV_COUNT; /* handlers that are one-time listeners, by event */
+  unsigned emitter_owns : 1; /* the wrapper's EventEmitter keeps the listeners now */
+  unsigned drained_turn;     /* the loop turn in which a short read emptied the socket */
   struct {
     uint64_t received, sent, send_errors; /* socket:stats() */
   } stats;

@@ -10,7 +10,6 @@ DGRAM_EXPORT int luaopen_dgram_core(lua_State *L) {
                                        {"backendTimeout", loop_backend_timeout},
                                        {"setBusyPoll", loop_set_busy_poll},
                                        {"getBusyPoll", loop_get_busy_poll},
-                                       {"_pollStats", loop_poll_stats},
                                        {"alive", loop_alive},
                                        {"now", loop_now},
                                        {"hrtime", loop_hrtime},

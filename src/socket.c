@@ -207,7 +207,9 @@ static void set_handler(lua_State *L, int sidx, int ev) {
   lua_pop(L, 1);
 }
 
-/* socket:_sethandler(event, fn|nil): the one function the core calls for `event`. */
+/* core.setHandler(socket, event, fn|nil): the one function the core calls for `event`
+ * (dgram.core's own way to listen; the wrapper's EventEmitter hands it its dispatcher).
+ */
 static int socket_sethandler(lua_State *L) {
   socket_check(L, 1);
   int ev = event_index(L, 2);
@@ -220,7 +222,7 @@ static int socket_sethandler(lua_State *L) {
   return 0;
 }
 
-/* socket:_firsthandler(event, fn[, once]): the wrapper's shortcut for the first listener
+/* firsthandler(socket, event, fn[, once]): the wrapper's shortcut for the first listener
  * of a core event on a socket without a listener table (most sockets have one listener,
  * for 'message', and maybe a bind callback): the core's handler is then the only place
  * the listener is kept, and true is returned; a `once` listener is dropped by the core
@@ -230,8 +232,7 @@ static int socket_firsthandler(lua_State *L) {
   int once = lua_toboolean(L, 4);
   int ev = lua_type(L, 2) == LUA_TSTRING ? event_index(L, 2) : -1;
   if (once && ev == EV_MESSAGE) ev = -1; /* the receive path calls its handler directly */
-  int first = ev >= 0 && lua_type(L, 3) == LUA_TFUNCTION &&
-              lua_getiuservalue(L, 1, UV_EVENTS) == LUA_TNIL;
+  int first = ev >= 0 && lua_type(L, 3) == LUA_TFUNCTION && !s->emitter_owns;
   if (first) {
     push_handler(L, 1, ev);
     first = lua_isnil(L, -1);
@@ -247,7 +248,7 @@ static int socket_firsthandler(lua_State *L) {
 
 /* A one-time listener the core kept alone (stack top) moves to the listener table: it
  * becomes the EventEmitter's once-wrapper around it (the function the wrapper registered
- * with core._setOnceWrapper), which is also the core's handler from now on. */
+ * with setOnceWrapper), which is also the core's handler from now on. */
 static void wrap_once(lua_State *L, int ev) {
   if (lua_rawgetp(L, LUA_REGISTRYINDEX, &once_wrapper_key) != LUA_TFUNCTION) {
     lua_pop(L, 1); /* no wrapper (the core used alone): an ordinary listener */
@@ -261,7 +262,7 @@ static void wrap_once(lua_State *L, int ev) {
   set_handler(L, 1, ev);
 }
 
-/* core._setOnceWrapper(fn): fn(socket, event, listener) returns the one-time wrapper. */
+/* setOnceWrapper(fn): fn(socket, event, listener) returns the one-time wrapper. */
 static int socket_set_once_wrapper(lua_State *L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_settop(L, 1);
@@ -269,21 +270,37 @@ static int socket_set_once_wrapper(lua_State *L) {
   return 0;
 }
 
-/* socket:_events(): the table the wrapper's EventEmitter keeps its listeners in, made on
- * first use with the listeners that _firsthandler gave the core alone. */
-static int socket_events(lua_State *L) {
+/* handlers(socket): the listener table for the wrapper's EventEmitter, made from the
+ * handlers that firsthandler gave the core alone; from then on the EventEmitter keeps the
+ * listeners (the table is the wrapper's to store) and hands the core a dispatcher. */
+static int socket_take_handlers(lua_State *L) {
   dgram_socket *s = socket_check(L, 1);
-  if (lua_getiuservalue(L, 1, UV_EVENTS) == LUA_TNIL) {
-    lua_createtable(L, 0, 1);
-    for (int ev = 0; ev < EV_COUNT; ev++) {
-      push_handler(L, 1, ev);
-      if (s->once_events & (1u << ev)) wrap_once(L, ev);
-      lua_setfield(L, -2, event_names[ev]);
-    }
-    lua_pushvalue(L, -1);
-    lua_setiuservalue(L, 1, UV_EVENTS);
+  lua_settop(L, 1);
+  lua_createtable(L, 0, 1);
+  for (int ev = 0; ev < EV_COUNT; ev++) {
+    push_handler(L, 1, ev);
+    if (s->once_events & (1u << ev)) wrap_once(L, ev);
+    lua_setfield(L, -2, event_names[ev]);
   }
+  s->emitter_owns = 1;
   return 1;
+}
+
+static int socket_closed(lua_State *L) {
+  lua_pushboolean(L, socket_check(L, 1)->state == SOCK_CLOSED);
+  return 1;
+}
+
+/* core._private: what the Lua wrapper needs of the core, nothing a script calls. */
+static void push_private(lua_State *L) {
+  static const luaL_Reg fns[] = {{"setHandler", socket_sethandler},
+                                 {"firsthandler", socket_firsthandler},
+                                 {"handlers", socket_take_handlers},
+                                 {"setOnceWrapper", socket_set_once_wrapper},
+                                 {"closed", socket_closed},
+                                 {"pollStats", loop_poll_stats},
+                                 {NULL, NULL}};
+  luaL_newlib(L, fns);
 }
 
 /* ---- address, ref, unref ----------------------------------------------------------- */
@@ -330,11 +347,6 @@ static int socket_unref(lua_State *L) {
   return 1;
 }
 
-static int socket_closed(lua_State *L) {
-  lua_pushboolean(L, socket_check(L, 1)->state == SOCK_CLOSED);
-  return 1;
-}
-
 static int socket_tostring(lua_State *L) {
   dgram_socket *s = socket_check(L, 1);
   lua_pushfstring(L, "dgram.socket (%s, %p)", s->family == AF_INET6 ? "udp6" : "udp4", s);
@@ -343,11 +355,10 @@ static int socket_tostring(lua_State *L) {
 
 void socket_register(lua_State *L) {
   static const luaL_Reg meta[] = {{"__tostring", socket_tostring}, {NULL, NULL}};
-  static const luaL_Reg methods[] = {
-      {"address", socket_address}, {"ref", socket_ref},
-      {"unref", socket_unref},     {"_sethandler", socket_sethandler},
-      {"_events", socket_events},  {"_firsthandler", socket_firsthandler},
-      {"_closed", socket_closed},  {NULL, NULL}};
+  static const luaL_Reg methods[] = {{"address", socket_address},
+                                     {"ref", socket_ref},
+                                     {"unref", socket_unref},
+                                     {NULL, NULL}};
   luaL_newmetatable(L, DGRAM_SOCKET_MT);
   luaL_setfuncs(L, meta, 0);
   lua_pushliteral(L, "dgram.socket"); /* getmetatable cannot reach __gc and friends */
@@ -359,8 +370,10 @@ void socket_register(lua_State *L) {
   lua_setfield(L, -4, "Socket"); /* core.Socket: the methods, for the wrapper to extend */
   lua_setfield(L, -2, "__index");
   lua_pop(L, 1);
-  lua_pushcfunction(L, socket_set_once_wrapper);
-  lua_setfield(L, -2, "_setOnceWrapper");
+  lua_pushcfunction(L, socket_sethandler);
+  lua_setfield(L, -2, "setHandler");
+  push_private(L);
+  lua_setfield(L, -2, "_private");
 }
 
 /* Adds `fns` to the socket methods (each concern's file registers its own). */

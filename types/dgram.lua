@@ -345,7 +345,7 @@ local SignalHandle = {}
 function SignalHandle:stop() end
 
 --- The C module, `require("dgram.core")`: the loop functions as `dgram`'s, sockets without
---- EventEmitter (one handler per event, `socket:_sethandler(event, fn)`).
+--- EventEmitter (one handler per event, `core.setHandler(socket, event, fn)`).
 ---@class dgram.core
 ---@field Socket dgram.Socket the socket method table
 ---@field version string
@@ -355,6 +355,12 @@ local core = {}
 ---@param options dgram.SocketType|dgram.SocketOptions
 ---@return dgram.Socket
 function core.createSocket(options) end
+
+--- dgram.core used alone: the one function the core calls for `event` (nil removes it).
+---@param socket dgram.Socket
+---@param event "message"|"listening"|"close"|"error"|"connect"
+---@param fn? function
+function core.setHandler(socket, event, fn) end
 
 --- An error object like the module's own.
 ---@param code string

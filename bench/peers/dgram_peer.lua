@@ -19,9 +19,9 @@ if flags.core then
   local core = require("dgram.core") -- not "dgram": the wrapper would change bind/close
   loop = core
   function api.create(opts) return core.createSocket(opts or "udp4") end
-  function api.on(s, fn) s:_sethandler("message", fn) end
+  function api.on(s, fn) core.setHandler(s, "message", fn) end
   function api.bind(s, port, cb)
-    if cb then s:_sethandler("listening", cb) end
+    if cb then core.setHandler(s, "listening", cb) end
     s:bind(port, "127.0.0.1")
   end
 else

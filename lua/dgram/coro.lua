@@ -21,7 +21,7 @@ local M = {}
 local DEFAULT_QUEUE = 1024
 local DEFAULT_QUEUE_BYTES = 4 * 1024 * 1024
 
-local socket_closed = core.Socket._closed -- checks that it is given a socket
+local socket_closed = core._private.closed -- checks that it is given a socket
 
 local armed = setmetatable({}, { __mode = "k" })
 

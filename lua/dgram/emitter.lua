@@ -3,10 +3,11 @@
 -- An event's listeners are stored as the function itself when there is one (the common
 -- case, and no table for it), else as an array that is copied on write, never mutated:
 -- `emit` walks it without copying it, and a listener added or removed during an emit
--- takes effect from the next emit (as in Node). An object keeps them in the table
+-- takes effect from the next emit (as in Node). A table keeps them in the table
 -- `self:_events()` returns and hears of every change through
--- `self:_listenerschanged(name, entry)`; dgram's sockets use that to hand the C core the
--- one function to call for each event.
+-- `self:_listenerschanged(name, entry)`; dgram's sockets (userdata) are served by the
+-- backend the wrapper installs, which hands the C core the one function to call for
+-- each event.
 
 local EventEmitter = {}
 EventEmitter.__index = EventEmitter
@@ -54,28 +55,33 @@ local function not_an_emitter(self)
       .. "; call the methods with a colon: emitter:on(name, listener)")
 end
 
-local function index_events(object)
-  return object._events
-end
-
 local default_events -- EventEmitter._events, below
+
+-- Where the listeners of objects that are not tables live (dgram's sockets): a backend
+-- the wrapper installs with EventEmitter._setBackend({ events =, changed = }):
+-- events(object) returns its listener table or nil (then it is no emitter), changed(object,
+-- name, entry) hears of every change.
+local backend
 
 -- The listener table of self, after checking that self is an emitter: a table (its own
 -- _events method, or the default one for a plain table, as Node's methods work on any
--- object) or a userdata with an _events method (a dgram socket).
+-- object) or an object the backend knows (a dgram socket).
 local function events_of(self)
-  local t = type(self)
-  if t == "table" then
+  if type(self) == "table" then
     local getter = self._events
     if getter == default_events or getter == nil then
       return rawget(self, "_eventlists") or default_events(self)
     end
     if type(getter) == "function" then return getter(self) end
-  elseif t == "userdata" then
-    local ok, getter = pcall(index_events, self)
-    if ok and type(getter) == "function" then return getter(self) end
+  elseif backend then
+    local events = backend.events(self)
+    if events then return events end
   end
   not_an_emitter(self)
+end
+
+function EventEmitter._setBackend(b)
+  backend = b
 end
 
 function EventEmitter.new(object)
@@ -111,6 +117,10 @@ local function set_list(self, name, list)
   local entry = list
   if list and #list <= 1 then entry = list[1] end
   events_of(self)[name] = entry
+  if type(self) ~= "table" then
+    backend.changed(self, name, entry)
+    return
+  end
   local changed = self._listenerschanged
   if changed ~= nil then changed(self, name, entry) end
 end
