@@ -188,7 +188,7 @@ static void check_unbound(lua_State *L, const dgram_socket *s) {
  * state is checked again once they have run. */
 static int socket_bind(lua_State *L) {
   dgram_socket *s = socket_check_settled(L, 1);
-  luaL_checkstack(L, 48, NULL);
+  luaL_checkstack(L, DGRAM_CALL_STACK, NULL);
   check_unbound(L, s);
   lua_settop(L, 3);
   if (lua_istable(L, 2)) {

@@ -165,7 +165,7 @@ void blocklist_free(struct blocklist *b) {
 }
 
 void push_blocked_error(lua_State *L, const struct sockaddr *sa) {
-  char ip[INET6_ADDRSTRLEN + 64] = "";
+  char ip[DGRAM_ADDRSTRLEN] = "";
   int port = -1;
   sockaddr_string(sa, ip, sizeof ip, &port);
   lua_pushfstring(L, "IP(%s) is blocked by net.BlockList", ip);

@@ -59,7 +59,7 @@ static const waiting_op connect_op = {connect_waited};
  * 'connect' listener and passes onerror, which gets a failure instead of 'error'. */
 static int socket_connect(lua_State *L) {
   dgram_socket *s = socket_check(L, 1);
-  luaL_checkstack(L, 48, NULL);
+  luaL_checkstack(L, DGRAM_CALL_STACK, NULL);
   lua_settop(L, 4);
   int port = check_port(L, 2, 0);
   if (lua_isfunction(L, 3)) {

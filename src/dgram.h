@@ -21,6 +21,15 @@
 #define DGRAM_SLAB_DGRAMS 20
 #define DGRAM_SLAB_SIZE (DGRAM_SLAB_DGRAMS * DGRAM_DGRAM_MAX)
 
+/* An address as text with its "%scope" (an interface name or index) and room to spare:
+ * what sockaddr_string writes and error messages quote. */
+#define DGRAM_ADDRSTRLEN (INET6_ADDRSTRLEN + 64)
+/* The Lua stack a socket call may need while it runs (its arguments, the values it
+ * builds, the calls into Lua it makes for lookups and finalizers). */
+#define DGRAM_CALL_STACK 48
+/* What closing a socket needs: the error for what waited, the queue it walks. */
+#define DGRAM_CLOSE_STACK 32
+
 /* ---- the loop (loop.c) ------------------------------------------------------------ */
 
 /* What a deferred item does when the loop drains it. Each item carries four Lua values
@@ -188,7 +197,7 @@ struct dgram_socket {
   int recv_buffer_size, send_buffer_size; /* options applied at bind, 0 = unset */
   dgram_addr peer; /* the last sender, whose address string is cached */
   dgram_addr dest; /* the last literal destination, parsed once */
-  char dest_host[INET6_ADDRSTRLEN + 32];
+  char dest_host[DGRAM_ADDRSTRLEN];
   int dest_port;
   struct blocklist *recv_block, *send_block;
 };

@@ -9,7 +9,7 @@
 /* The batch leaves first; then the socket is closed before anything is allocated (a
  * finalizer may run at any allocation), and what waited for it is told. */
 static void socket_close_now(lua_State *L, dgram_socket *s, int sidx) {
-  luaL_checkstack(L, 32, NULL);
+  luaL_checkstack(L, DGRAM_CLOSE_STACK, NULL);
   batch_flush(L, s->loop);
   if (s->state == SOCK_CLOSED) return; /* by a finalizer the flush ran */
   socket_close_handle(L, s, sidx);

@@ -58,7 +58,7 @@ static const char *check_address(lua_State *L, int idx, const char *name, int op
 
 /* libuv joins on an unbound socket by binding it behind our back: bind it ourselves. */
 static void bind_for_membership(lua_State *L, dgram_socket *s) {
-  luaL_checkstack(L, 48, NULL);
+  luaL_checkstack(L, DGRAM_CALL_STACK, NULL);
   if (s->state == SOCK_UNBOUND && socket_bind_implicit(L, s, 1) != LUA_OK) lua_error(L);
   if (s->state == SOCK_CLOSED) raise_not_running(L); /* by a finalizer the bind ran */
 }

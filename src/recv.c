@@ -37,7 +37,7 @@ static void push_peer(lua_State *L, dgram_socket *s, int sidx, const struct sock
     lua_getiuservalue(L, sidx, UV_PEER);
     return;
   }
-  char host[INET6_ADDRSTRLEN + 64];
+  char host[DGRAM_ADDRSTRLEN];
   int port;
   lua_pushstring(L, sockaddr_string(a, host, sizeof host, &port));
   lua_pushvalue(L, -1);

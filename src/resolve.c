@@ -37,7 +37,7 @@ static void resolve_finish(lua_State *L, dgram_socket *s, resolve_cb cb, int ref
 }
 
 static void push_addrinfo(lua_State *L, const struct addrinfo *ai, int family) {
-  char ip[INET6_ADDRSTRLEN + 64];
+  char ip[DGRAM_ADDRSTRLEN];
   int port;
   for (; ai != NULL; ai = ai->ai_next)
     if (ai->ai_family == family) break;

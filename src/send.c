@@ -294,7 +294,7 @@ static void check_slice(lua_State *L, send_args *a, int offset, int length) {
 
 static int socket_send(lua_State *L) {
   dgram_socket *s = socket_check(L, 1);
-  luaL_checkstack(L, 48, NULL);
+  luaL_checkstack(L, DGRAM_CALL_STACK, NULL);
   lua_settop(L, 7);
   send_args a = {2, 0, 0, 0, 0, 0};
   int offset = 3, length = 4, port = 5, address = 6, cb = 7, sliced;

@@ -307,7 +307,7 @@ static void push_private(lua_State *L) {
 
 /* {address=, family=, port=}: what address() and remoteAddress() return. */
 int push_sockaddr(lua_State *L, const struct sockaddr *sa) {
-  char host[INET6_ADDRSTRLEN + 64];
+  char host[DGRAM_ADDRSTRLEN];
   int port = 0;
   sockaddr_string(sa, host, sizeof host, &port);
   lua_createtable(L, 0, 3);

@@ -60,7 +60,7 @@ void send_report(lua_State *L, dgram_socket *s, int sidx, int cb, int status,
   }
   s->stats.send_errors++;
   if (status == UV_ECANCELED && !cb) return; /* the user closed it: nothing to tell */
-  char ip[INET6_ADDRSTRLEN + 64] = "";
+  char ip[DGRAM_ADDRSTRLEN] = "";
   int port = -1;
   if (dest != NULL) sockaddr_string(dest, ip, sizeof ip, &port);
   push_uv_error(L, status, "send", dest ? ip : NULL, port);
