@@ -1,0 +1,89 @@
+-- The dgram fuzzer: seeded random calls of every public function and method with
+-- hostile values (see tools/fuzz/*.lua); prints the calls made, errors by code, send
+-- callbacks that ran zero or two times, and every broken invariant. Exit status 1 when
+-- an invariant broke. `make fuzz` runs it under ASan+UBSan inside `unshare -n`.
+--
+--   lua5.4 tools/fuzz.lua [--calls N] [--seed S] [--seconds T] [--disable k1,k2]
+--                         [--only k1,k2] [--trace] [--list]
+--   DGRAM_FUZZ_DISABLE=k1,k2   attack kinds left out (added to --disable)
+--
+-- Random strings parse as real multicast and broadcast addresses: run it only inside a
+-- private network namespace (it refuses to start elsewhere unless DGRAM_FUZZ_ANYWHERE=1).
+local dir = (arg and arg[0] or ""):match("^(.*)/[^/]*$") or "."
+package.path = dir .. "/?.lua;" .. package.path
+
+local function set_of(list, into)
+  into = into or {}
+  for name in (list or ""):gmatch("[^,%s]+") do into[name] = true end
+  return into
+end
+
+local opts = { calls = 1000000, seed = os.time(), seconds = 600, disabled = {} }
+local i = 1
+while arg[i] do
+  local a, v = arg[i], arg[i + 1]
+  if a == "--calls" then opts.calls, i = assert(math.tointeger(tonumber(v)), a), i + 1
+  elseif a == "--seed" then opts.seed, i = assert(math.tointeger(tonumber(v)), a), i + 1
+  elseif a == "--seconds" then opts.seconds, i = assert(tonumber(v), a), i + 1
+  elseif a == "--disable" then set_of(v, opts.disabled); i = i + 1
+  elseif a == "--only" then opts.only = set_of(v); i = i + 1
+  elseif a == "--trace" then opts.trace = true
+  elseif a == "--list" then opts.list = true
+  else error("unknown argument " .. a) end
+  i = i + 1
+end
+set_of(os.getenv("DGRAM_FUZZ_DISABLE"), opts.disabled)
+
+local function enabled(name)
+  return not opts.disabled[name] and (not opts.only or opts.only[name])
+end
+
+-- gc-exit (item 3): objects made before require("dgram") whose finalizers use the module
+-- when the state closes, after the module's own finalizers.
+if not opts.list and enabled("gc-exit") then
+  for _ = 1, 3 do
+    EARLY_GC = setmetatable({}, { __gc = function()
+      local ok, dgram = pcall(require, "dgram")
+      if not ok then return end
+      local made, s = pcall(dgram.createSocket, "udp4")
+      if made then pcall(s.send, s, "after the loop", 9, "127.0.0.1") end
+      pcall(dgram.setTimeout, 1, function() end)
+      pcall(dgram.run, "nowait")
+    end, __index = _G })
+  end
+end
+
+local V = require("fuzz.values")
+local attacks = require("fuzz.attacks")
+if opts.list then
+  local names = {}
+  for name in pairs(attacks) do names[#names + 1] = name end
+  table.sort(names)
+  print(table.concat(names, "\n"))
+  os.exit(0)
+end
+
+local H_netns = dofile(dir .. "/../spec/helper.lua").netns_problem
+local problem = H_netns()
+if problem and os.getenv("DGRAM_FUZZ_ANYWHERE") ~= "1" then
+  io.stderr:write("fuzz: refusing to run outside a private network namespace: ", problem, "\n")
+  os.exit(2)
+end
+
+local dgram = require("dgram")
+local Engine = require("fuzz.engine")
+math.randomseed(opts.seed)
+local disabled = {}
+for name in pairs(opts.disabled) do disabled[#disabled + 1] = name end
+table.sort(disabled)
+print(("fuzz: seed %d, up to %d calls or %g s; disabled: %s"):format(opts.seed, opts.calls,
+  opts.seconds, #disabled > 0 and table.concat(disabled, ",") or "none"))
+local F = Engine.new(dgram, opts)
+local t0 = os.time()
+F:run(attacks)
+local broken = F:report()
+print(("fuzz: seed %d, %d s"):format(opts.seed, os.time() - t0))
+local _ = V
+io.stdout:flush()
+-- close the state: the finalizers of gc-exit run now, after the report
+os.exit(broken > 0 and 1 or 0, true)

@@ -1,0 +1,317 @@
+-- The fuzzer's engine: picks an attack kind at random (seeded), runs it, checks the
+-- invariants, runs the loop between calls, and at the end closes everything, drains the
+-- loop and counts the send callbacks that ran zero or two times.
+--
+-- Invariants (a broken one is a "violation", printed with the kind that broke it):
+--   * every call works or raises an error object (a table with a string `code`), or the
+--     value a fuzzer callback raised on purpose (BOOM, or a string with "fuzz boom");
+--   * dgram.run raises only such values too;
+--   * every send callback whose send returned runs exactly once (none for a send that
+--     raised); its err is an error object; a system error about a destination names it;
+--   * an address containing "\0" is never accepted (the bytes before it must not be used);
+--   * every spawned coroutine has finished once everything is closed and drained.
+local V = require("fuzz.values")
+
+local E = {}
+E.__index = E
+
+-- What fuzzer callbacks raise on purpose: it must come out of dgram.run unchanged.
+E.BOOM = setmetatable({}, { __tostring = function() return "fuzz boom (table)" end })
+
+local MAX_SOCKETS = 24
+local MAX_EXAMPLES = 3
+
+function E.new(dgram, opts)
+  local F = setmetatable({
+    dgram = dgram, V = V, opts = opts,
+    sockets = {}, ports = {}, handles = {}, keep = {},
+    family = setmetatable({}, { __mode = "k" }),
+    sends = {}, send_ids = 0, coros = {}, stash = {}, at_exit = {}, lookup_modes = {},
+    calls = 0, ok = 0, errors = {}, kinds = {}, violations = {}, examples = {},
+    lua_limits = 0, run_errors = 0, step = 0, kind = "setup",
+  }, E)
+  return F
+end
+
+-- ---- invariants -----------------------------------------------------------------------
+
+function E:violation(what, detail)
+  local key = self.kind .. ": " .. what
+  self.violations[key] = (self.violations[key] or 0) + 1
+  local ex = self.examples[key] or {}
+  self.examples[key] = ex
+  if #ex < MAX_EXAMPLES then
+    local text = tostring(detail):sub(1, 300):gsub("[%z\1-\31\127-\255]", function(c)
+      return ("\\%d"):format(c:byte())
+    end)
+    ex[#ex + 1] = ("step %d: %s"):format(self.step, text)
+  end
+end
+
+local function is_boom(err)
+  return err == E.BOOM or (type(err) == "string" and err:find("fuzz boom", 1, true) ~= nil)
+end
+
+-- Lua's own limits, hit on purpose by the deep-stack kind: not the module's errors.
+local function is_lua_limit(err)
+  return type(err) == "string" and (err:find("stack overflow", 1, true) or
+    err:find("C stack overflow", 1, true) or err:find("error in error handling", 1, true))
+end
+
+-- Classifies a raised value; returns the key it is counted under.
+function E:check_error(err, where)
+  if type(err) == "table" and getmetatable(err) ~= nil and rawequal(err, E.BOOM) then
+    return "(fuzz BOOM)"
+  end
+  if type(err) == "table" and type(err.code) == "string" then
+    if type(err.message) ~= "string" then
+      self:violation("error object without message", where .. " " .. err.code)
+    end
+    return err.code
+  end
+  if is_boom(err) then return "(fuzz boom)" end
+  if is_lua_limit(err) then
+    self.lua_limits = self.lua_limits + 1
+    return "(lua limit)"
+  end
+  self:violation("raised a value that is not an error object", where .. ": " .. tostring(err))
+  return "(not an error object)"
+end
+
+-- pcall(fn, ...) counted and checked; returns pcall's results.
+function E:call(label, fn, ...)
+  self.calls = self.calls + 1
+  local res = table.pack(pcall(fn, ...))
+  if res[1] then
+    self.ok = self.ok + 1
+  else
+    local code = self:check_error(res[2], label)
+    self.errors[code] = (self.errors[code] or 0) + 1
+  end
+  return table.unpack(res, 1, res.n)
+end
+
+-- ---- send callbacks -------------------------------------------------------------------
+
+-- A tracked send callback; pass the returned id to sent() with whether send returned.
+function E:send_cb(extra)
+  self.send_ids = self.send_ids + 1
+  local id = self.send_ids
+  local rec = { count = 0, kind = self.kind, step = self.step, note = self.note }
+  self.sends[id] = rec
+  return id, function(err, bytes)
+    rec.count = rec.count + 1
+    if rec.count == 2 then self:violation("send callback ran twice", "send of " .. rec.kind) end
+    if rec.raised then self:violation("callback of a send that raised", rec.kind) end
+    if err ~= nil then
+      if type(err) ~= "table" or type(err.code) ~= "string" then
+        self:violation("send callback err is not an error object", tostring(err))
+      elseif err.errno and err.code ~= "ECANCELED" and err.syscall == "send" and
+        (err.address == nil or err.port == nil) then
+        self:violation("send error without its destination", tostring(err.message))
+      end
+    elseif math.type(bytes) ~= "integer" then
+      self:violation("send callback bytes not an integer", tostring(bytes))
+    end
+    if extra then return extra(err, bytes) end
+  end
+end
+
+function E:sent(id, ok)
+  local rec = self.sends[id]
+  if ok then return end
+  if rec.count > 0 then self:violation("send callback ran inside send", rec.kind) end
+  rec.raised = true
+end
+
+-- ---- sockets ----------------------------------------------------------------------------
+
+-- Literal addresses pass through the fuzzer's lookup (so that multicast and broadcast
+-- reach the namespace's lo); names go to the loopback address: no name is ever resolved.
+local function is_name(host)
+  return type(host) == "string" and host:match("^%a[%w%-%.]*$") ~= nil and
+    not host:find(":", 1, true)
+end
+
+function E:lookup(host, family, cb)
+  local address = host
+  if is_name(host) then address = family == 6 and "::1" or "127.0.0.1" end
+  if V.chance(0.5) then return cb(nil, address, family) end
+  self.dgram.nextTick(function() cb(nil, address, family) end)
+end
+
+function E:track(s)
+  local list = self.sockets
+  list[#list + 1] = s
+  if #list > MAX_SOCKETS then
+    local old = table.remove(list, 1)
+    pcall(old.close, old)
+  end
+end
+
+-- A socket with the fuzzer's lookup and an 'error' listener; opts are merged in.
+function E:socket(kind, opts)
+  local o = { type = kind or (V.chance(0.6) and "udp4" or "udp6") }
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.lookup == nil then o.lookup = function(...) return self:lookup(...) end end
+  local ok, s = self:call("createSocket", self.dgram.createSocket, o)
+  if not ok then return nil end
+  s:on("error", function() end)
+  self.family[s] = o.type
+  self:track(s)
+  return s
+end
+
+-- A socket bound to the loopback on a random port, its port remembered for sends.
+function E:bound(kind)
+  local s = self:socket(kind)
+  if not s then return nil end
+  local host = self.family[s] == "udp6" and "::1" or "127.0.0.1"
+  if self:call("bind", s.bind, s, 0, host) then
+    local ok, a = pcall(s.address, s)
+    if ok then self.ports[#self.ports + 1] = a.port end
+    if #self.ports > 64 then table.remove(self.ports, 1) end
+  end
+  return s
+end
+
+-- A socket from the pool (open or closed), or a new one.
+function E:any_socket()
+  if #self.sockets == 0 or V.chance(0.1) then
+    return V.chance(0.5) and self:bound() or self:socket()
+  end
+  return V.pick(self.sockets)
+end
+
+function E:port()
+  return V.port(#self.ports > 0 and V.pick(self.ports) or nil)
+end
+
+-- ---- the loop ----------------------------------------------------------------------------
+
+function E:check_run_error(err)
+  self.run_errors = self.run_errors + 1
+  if is_boom(err) or (type(err) == "table" and type(err.code) == "string") then return end
+  if is_lua_limit(err) then
+    self.lua_limits = self.lua_limits + 1
+    return
+  end
+  self:violation("dgram.run raised a value that is not an error object", tostring(err))
+end
+
+-- Runs the loop a little: mostly "nowait", sometimes "once" with a wake-up timer.
+function E:pump(mode)
+  local dgram = self.dgram
+  mode = mode or (V.chance(0.05) and "once" or "nowait")
+  local wake
+  if mode == "once" then wake = dgram.setTimeout(5, function() end) end
+  local ok, err = pcall(dgram.run, mode)
+  if wake then pcall(dgram.clearTimeout, wake) end
+  if not ok then self:check_run_error(err) end
+end
+
+-- ---- the run ---------------------------------------------------------------------------
+
+function E:enabled_kinds(attacks)
+  local names = {}
+  for name in pairs(attacks) do
+    local only = self.opts.only
+    if not self.opts.disabled[name] and (not only or only[name]) then
+      names[#names + 1] = name
+    end
+  end
+  table.sort(names)
+  return names
+end
+
+-- Runs attacks until opts.calls calls were made or opts.seconds passed.
+function E:run(attacks)
+  local names = self:enabled_kinds(attacks)
+  assert(#names > 0, "every attack kind is disabled")
+  local dgram, trace = self.dgram, self.opts.trace
+  local deadline = dgram.now() + (self.opts.seconds or 1e9) * 1000
+  while self.calls < self.opts.calls do
+    self.step = self.step + 1
+    local name = V.pick(names)
+    self.kind = name
+    self.kinds[name] = (self.kinds[name] or 0) + 1
+    if trace then io.stderr:write(("#%d %s\n"):format(self.step, name)) end
+    self.note = nil
+    local ok, err = pcall(attacks[name], self)
+    if not ok then self:violation("the attack itself failed (fuzzer bug?)", err) end
+    if V.chance(0.3) then self:pump() end
+    if self.step % 128 == 0 and dgram.now() > deadline then
+      self.timed_out = true
+      break
+    end
+  end
+  self.kind = "finish"
+  self:finish()
+end
+
+-- Closes every socket and handle, drains the loop, then counts what never ran.
+function E:finish()
+  local dgram = self.dgram
+  for _, s in ipairs(self.sockets) do pcall(s.close, s) end
+  for _, h in ipairs(self.handles) do pcall(h.stop, h) end
+  for _, t in ipairs(self.keep) do
+    if type(t) == "userdata" then pcall(dgram.clearTimeout, t) end
+  end
+  for _ = 1, 200 do
+    local ok, more = pcall(dgram.run, "nowait")
+    if not ok then self:check_run_error(more) elseif not more then break end
+  end
+  -- what is still referenced (a timer, a lookup): bounded "once" rounds
+  local stop = dgram.now() + 2000
+  while dgram.alive() and dgram.now() < stop do self:pump("once") end
+  self.leftover_alive = dgram.alive()
+  self.zero, self.double = 0, 0
+  for _, rec in pairs(self.sends) do
+    if rec.count == 0 and not rec.raised then
+      self.zero = self.zero + 1
+      self.kind = rec.kind
+      self:violation("send callback never ran",
+        "send made at step " .. rec.step .. (rec.note and " " .. rec.note or ""))
+    elseif rec.count > 1 then
+      self.double = self.double + 1
+    end
+  end
+  for co, kind in pairs(self.coros) do
+    if coroutine.status(co) ~= "dead" then
+      self.kind = kind
+      self:violation("coroutine never finished", coroutine.status(co))
+    end
+  end
+end
+
+local function sorted_counts(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b) return t[a] > t[b] or (t[a] == t[b] and a < b) end)
+  return keys
+end
+
+function E:report(out)
+  out = out or print
+  out(("calls made: %d (ok %d, raised %d); attack steps: %d%s"):format(self.calls, self.ok,
+    self.calls - self.ok, self.step, self.timed_out and " (stopped by the time bound)" or ""))
+  out(("send callbacks tracked: %d; ran zero times: %d; ran twice or more: %d"):format(
+    self.send_ids, self.zero or 0, self.double or 0))
+  out(("errors out of dgram.run: %d; Lua stack limits hit: %d"):format(self.run_errors,
+    self.lua_limits))
+  local codes = {}
+  for _, k in ipairs(sorted_counts(self.errors)) do codes[#codes + 1] = k .. "=" .. self.errors[k] end
+  out("errors by code: " .. table.concat(codes, " "))
+  local kinds = {}
+  for _, k in ipairs(sorted_counts(self.kinds)) do kinds[#kinds + 1] = k .. "=" .. self.kinds[k] end
+  out("attack kinds: " .. table.concat(kinds, " "))
+  local keys = sorted_counts(self.violations)
+  out(("violations: %d"):format(#keys))
+  for _, k in ipairs(keys) do
+    out(("  %s (%d)"):format(k, self.violations[k]))
+    for _, ex in ipairs(self.examples[k]) do out("    " .. ex) end
+  end
+  return #keys
+end
+
+return E
