@@ -129,7 +129,7 @@ local function checked_sleep(F)
   dgram.sleep(ms)
   local took = dgram.now() - t0
   if took < ms / 2 then
-    F:violation("sleep returned early (a stale waiter resumed it)",
+    F:violation("stale-waiter", "sleep returned early (a stale waiter resumed it)",
       ("sleep(%d) returned after %.1f ms"):format(ms, took))
   end
 end
@@ -137,10 +137,10 @@ end
 local function check_recv(F, msg, info)
   if msg == nil then
     if type(info) ~= "table" or type(info.code) ~= "string" then
-      F:violation("recv failed without an error object", tostring(info))
+      F:violation("error-object", "recv failed without an error object", tostring(info))
     end
   elseif type(msg) ~= "string" or type(info) ~= "table" then
-    F:violation("recv returned something else than msg, rinfo", type(msg) .. ", " .. type(info))
+    F:violation("other", "recv returned something else than msg, rinfo", type(msg) .. ", " .. type(info))
   end
 end
 
@@ -157,7 +157,7 @@ function A.coroutines(F)
       local bytes, err = s:sendAsync("async", F:port(), V.chance(0.8) and loopback(F, s) or
         V.address())
       if bytes == nil and (type(err) ~= "table" or type(err.code) ~= "string") then
-        F:violation("sendAsync failed without an error object", tostring(err))
+        F:violation("error-object", "sendAsync failed without an error object", tostring(err))
       end
     elseif r == 3 then
       checked_sleep(F)

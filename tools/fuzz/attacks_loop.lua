@@ -27,7 +27,7 @@ A["loop-fns"] = function(F)
     F:call("nextTick(run)", dgram.nextTick, function()
       local ok, err = pcall(dgram.run, V.pick({ "nowait", "once", "default" }))
       if ok then
-        F:violation("dgram.run inside a callback did not raise", "")
+        F:violation("other", "dgram.run inside a callback did not raise", "")
       else
         F:check_error(err, "run inside a callback")
       end
@@ -37,7 +37,7 @@ A["loop-fns"] = function(F)
     F:call("getBusyPoll", dgram.getBusyPoll, V.any())
   elseif r == 5 then
     local ok, t = F:call("backendTimeout", dgram.backendTimeout, V.any())
-    if ok and math.type(t) ~= "integer" then F:violation("backendTimeout not an integer", t) end
+    if ok and math.type(t) ~= "integer" then F:violation("other", "backendTimeout not an integer", t) end
   else
     local name = V.pick({ "backendFd", "alive", "now", "hrtime", "version" })
     local fn = dgram[name]
@@ -127,7 +127,7 @@ function A.watch(F)
   end
   local w
   local ok, handle = F:call("dgram.watch", dgram.watch, fd, events, function(ev)
-    if type(ev) ~= "string" then F:violation("watch callback events not a string", ev) end
+    if type(ev) ~= "string" then F:violation("other", "watch callback events not a string", ev) end
     if w then F:call("watcher:stop", w.stop, w) end
   end)
   if not ok then return end
@@ -155,7 +155,7 @@ function A.signals(F)
   end
   local name = V.pick({ "SIGINT", "SIGTERM", "SIGHUP" })
   local ok, h = F:call("onSignal", dgram.onSignal, name, function(got)
-    if got ~= name then F:violation("onSignal callback got another name", tostring(got)) end
+    if got ~= name then F:violation("other", "onSignal callback got another name", tostring(got)) end
   end)
   if not ok then return end
   if name == "SIGHUP" and V.chance(0.05) then

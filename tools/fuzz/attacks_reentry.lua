@@ -148,7 +148,11 @@ local function with_room(room, fn)
     big = {}
     for i = 1, 1000000 do big[i] = false end
   end
-  local frame = function(...) return fn() end -- `...` stays where it is, unread
+  -- `...` stays where it is, unread; not a tail call, which would drop it
+  local frame = function(...)
+    local a, b = fn()
+    return a, b
+  end
   return pcall(function() return frame(table.unpack(big, 1, 1000000 - room)) end)
 end
 
@@ -161,22 +165,37 @@ A["deep-stack"] = function(F)
   local dgram = F.dgram
   local id, cb = F:send_cb()
   F:sent(id, F:call("socket:send", s.send, s, "deep", F:port(), loopback(F, s), cb))
+  local bound, a = pcall(s.address, s)
+  if not bound then return end
+  local ran, port = false, a.port
+  -- a send to itself, then a round at a nearly full stack: its callback is due then
+  local sent = pcall(s.send, s, "deep", port, loopback(F, s), function() ran = true end)
+  local run3 = function()
+    return dgram.run("nowait")
+  end
   local calls = {
+    run3,
     function() return dgram.run("nowait") end,
     function() return s:send("deep", F:port(), loopback(F, s)) end,
     function() return s:close() end,
     function() return dgram.createSocket("udp4") end,
     function() return s:address() end,
   }
-  local fn = V.chance(0.6) and calls[1] or V.pick(calls)
-  local ticked = false
-  dgram.nextTick(function() ticked = true end)
-  local ok, err = with_room(math.random(35, 90), fn)
+  local fn = V.chance(0.5) and run3 or V.pick(calls)
+  local room = math.random(35, 300)
+  local ok, err
+  if V.chance(0.5) then -- a fresh thread: its stack has never been grown
+    local co = coroutine.create(function() return with_room(room, fn) end)
+    local resumed, a, b = coroutine.resume(co)
+    ok, err = resumed and a, resumed and b or a
+  else
+    ok, err = with_room(room, fn)
+  end
   F.calls = F.calls + 1
   if ok then
     F.ok = F.ok + 1
-    if fn == calls[1] and not ticked then
-      F:violation("run(\"nowait\") returned without running a due callback", "")
+    if fn == run3 and sent and not ran then
+      F:violation("full-stack", "dgram.run skipped the callbacks at a nearly full stack", "")
     end
   elseif tostring(err):find("too many results", 1, true) then
     F.lua_limits = F.lua_limits + 1

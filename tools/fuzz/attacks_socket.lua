@@ -75,16 +75,16 @@ A["address-strings"] = function(F)
   F.note = ("%q"):format(addr)
   if op <= 3 then
     local id, cb = F:send_cb(function(err)
-      if err == nil and has_nul then F:violation("send to an address with NUL succeeded", addr) end
+      if err == nil and has_nul then F:violation("nul-address", "send to an address with NUL succeeded", addr) end
     end)
     F:sent(id, F:call("socket:send", s.send, s, "a", F:port(), addr, cb))
   elseif op == 4 then
     F:call("socket:connect", s.connect, s, F:port(), addr, function(err)
-      if err == nil and has_nul then F:violation("connect to an address with NUL", addr) end
+      if err == nil and has_nul then F:violation("nul-address", "connect to an address with NUL", addr) end
     end)
   elseif op == 5 then
     F:call("socket:bind", s.bind, s, 0, addr, function()
-      if has_nul then F:violation("bind to an address with NUL", addr) end
+      if has_nul then F:violation("nul-address", "bind to an address with NUL", addr) end
     end)
   else
     local m = V.pick({ "addMembership", "dropMembership", "setMulticastInterface",
@@ -102,7 +102,7 @@ function A.blocklist(F)
     if not s then return end
     local id, cb = F:send_cb(function(err)
       if not err or err.code ~= "ERR_IP_BLOCKED" then
-        F:violation("a mapped block entry let a send to 127.0.0.1 through",
+        F:violation("mapped-blocklist", "a mapped block entry let a send to 127.0.0.1 through",
           err and err.code or "sent")
       end
     end)
@@ -116,7 +116,7 @@ function A.blocklist(F)
   end
   local key = V.pick({ "receiveBlockList", "sendBlockList" })
   local s = F:socket(nil, { [key] = V.chance(0.9) and list or V.any() })
-  if s and nul then F:violation("a block list entry with NUL was accepted", key) end
+  if s and nul then F:violation("nul-address", "a block list entry with NUL was accepted", key) end
   if s then
     local id, cb = F:send_cb()
     F:sent(id, F:call("socket:send", s.send, s, "x", F:port(), V.pick(destinations), cb))
@@ -166,7 +166,7 @@ function A.stats(F)
   local ok, r = F:call("socket:" .. m, s[m], s)
   if ok and m == "stats" then
     for _, k in ipairs({ "received", "sent", "sendErrors", "queueDrops" }) do
-      if math.type(r[k]) ~= "integer" then F:violation("stats field not an integer", k) end
+      if math.type(r[k]) ~= "integer" then F:violation("other", "stats field not an integer", k) end
     end
   end
 end
