@@ -91,11 +91,12 @@ local function hostile_lookup(F, mode)
   end
 end
 
-local lookup_modes = { "never", "twice", "raise", "junk", "late", "passthrough" }
+local lookup_modes = { "twice", "raise", "junk", "late", "passthrough" }
 
 -- lookup: sends, binds and connects through a hostile lookup, then maybe a close.
-function A.lookup(F)
-  local mode = V.pick(lookup_modes)
+-- lookup-never: through one that never calls back; close must still give every send its
+-- callback (item 5).
+local function lookup_attack(F, mode)
   local s = F:socket(nil, { lookup = hostile_lookup(F, mode) })
   if not s then return end
   F.lookup_modes[mode] = (F.lookup_modes[mode] or 0) + 1
@@ -115,10 +116,16 @@ function A.lookup(F)
   if V.chance(0.5) then F:call("socket:close", s.close, s) end
 end
 
+A.lookup = function(F) lookup_attack(F, V.pick(lookup_modes)) end
+A["lookup-never"] = function(F) lookup_attack(F, "never") end
+
 -- Spawns fn as a coroutine the engine waits for at the end.
-local function spawn(F, fn)
+local function spawn(F, fn, note)
   local ok, co = F:call("dgram.spawn", F.dgram.spawn, fn)
-  if ok then F.coros[co] = F.kind end
+  if ok then
+    F.coros[co] = F.kind
+    F.coro_notes[co] = note
+  end
 end
 
 -- dgram.sleep(ms) must not return much earlier than asked (a stale waiter would).
@@ -161,10 +168,13 @@ function A.coroutines(F)
       end
     elseif r == 3 then
       checked_sleep(F)
-    else
-      F.dgram.sleep(V.any())
+    else -- junk, but no long sleep: the coroutine has to end with the run
+      local ms = V.any()
+      if type(tonumber(ms)) == "number" and not (tonumber(ms) <= 50) then ms = 5 end
+      F.coro_notes[coroutine.running()] = "sleep(" .. tostring(ms) .. ")"
+      F.dgram.sleep(ms)
     end
-  end)
+  end, ({ "recv", "sendAsync", "sleep", "sleep(junk)" })[r])
   if V.chance(0.2) then send_tracked(F, s) end
   if V.chance(0.1) then F:call("socket:close", s.close, s) end
 end

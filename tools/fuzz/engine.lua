@@ -25,7 +25,7 @@ function E.new(dgram, opts)
   local F = setmetatable({
     dgram = dgram, V = V, opts = opts,
     sockets = {}, ports = {}, handles = {}, keep = {},
-    family = setmetatable({}, { __mode = "k" }), checks = {},
+    family = setmetatable({}, { __mode = "k" }), checks = {}, ids = setmetatable({}, { __mode = "k" }), nsockets = 0, coro_notes = setmetatable({}, { __mode = "k" }),
     sends = {}, send_ids = 0, coros = {}, stash = {}, at_exit = {}, lookup_modes = {},
     calls = 0, ok = 0, errors = {}, kinds = {}, violations = {}, examples = {},
     lua_limits = 0, run_errors = 0, step = 0, kind = "setup",
@@ -90,9 +90,24 @@ function E:check_error(err, where)
   return "(not an error object)"
 end
 
+-- One argument as --trace prints it: sockets by number, strings quoted.
+function E:describe(v)
+  if type(v) == "string" then return (("%q"):format(v:sub(1, 60)):gsub("\\\n", "\\n")) end
+  if type(v) == "userdata" and self.ids[v] then return "socket#" .. self.ids[v] end
+  return tostring(v)
+end
+
+local function trace_call(self, label, ...)
+  local parts = {}
+  for i = 1, select("#", ...) do parts[i] = self:describe((select(i, ...))) end
+  io.stderr:write(("#%d %s %s(%s)\n"):format(self.step, self.kind, label,
+    table.concat(parts, ", ")))
+end
+
 -- pcall(fn, ...) counted and checked; returns pcall's results.
 function E:call(label, fn, ...)
   self.calls = self.calls + 1
+  if self.opts.trace then trace_call(self, label, ...) end
   local res = table.pack(pcall(fn, ...))
   if res[1] then
     self.ok = self.ok + 1
@@ -156,6 +171,8 @@ function E:lookup(host, family, cb)
 end
 
 function E:track(s)
+  self.nsockets = self.nsockets + 1
+  self.ids[s] = self.nsockets
   local list = self.sockets
   list[#list + 1] = s
   if #list > MAX_SOCKETS then
@@ -267,14 +284,13 @@ function E:run(attacks)
   local names = self:enabled_kinds(attacks.kinds)
   assert(#names > 0, "every attack kind is disabled")
   local pick = weighted(names, attacks.weights or {})
-  local dgram, trace = self.dgram, self.opts.trace
+  local dgram = self.dgram
   local deadline = dgram.now() + (self.opts.seconds or 1e9) * 1000
   while self.calls < self.opts.calls do
     self.step = self.step + 1
     local name = pick()
     self.kind = name
     self.kinds[name] = (self.kinds[name] or 0) + 1
-    if trace then io.stderr:write(("#%d %s\n"):format(self.step, name)) end
     self.note = nil
     local ok, err = pcall(attacks.kinds[name], self)
     if not ok then self:violation("other", "the attack itself failed (fuzzer bug?)", err) end
@@ -318,7 +334,8 @@ function E:finish()
   for co, kind in pairs(self.coros) do
     if coroutine.status(co) ~= "dead" then
       self.kind = kind
-      self:violation("coroutine-finish", "coroutine never finished", coroutine.status(co))
+      self:violation("coroutine-finish", "coroutine never finished",
+        coroutine.status(co) .. " " .. tostring(self.coro_notes[co]))
     end
   end
 end
@@ -336,8 +353,8 @@ function E:report(out)
     self.calls - self.ok, self.step, self.timed_out and " (stopped by the time bound)" or ""))
   out(("send callbacks tracked: %d; ran zero times: %d; ran twice or more: %d"):format(
     self.send_ids, self.zero or 0, self.double or 0))
-  out(("errors out of dgram.run: %d; Lua stack limits hit: %d"):format(self.run_errors,
-    self.lua_limits))
+  out(("errors out of dgram.run: %d; Lua stack limits hit: %d; loop alive at the end: %s")
+    :format(self.run_errors, self.lua_limits, tostring(self.leftover_alive)))
   local codes = {}
   for _, k in ipairs(sorted_counts(self.errors)) do codes[#codes + 1] = k .. "=" .. self.errors[k] end
   out("errors by code: " .. table.concat(codes, " "))
