@@ -46,8 +46,9 @@ end
 -- gc-exit (item 3): objects made before require("dgram") whose finalizers use the module
 -- when the state closes, after the module's own finalizers.
 if not opts.list and enabled("gc-exit") then
-  for _ = 1, 3 do
-    EARLY_GC = setmetatable({}, { __gc = function()
+  EARLY_GC = {} -- kept to the end
+  for i = 1, 3 do
+    EARLY_GC[i] = setmetatable({}, { __gc = function()
       local ok, dgram = pcall(require, "dgram")
       if not ok then return end
       local made, s = pcall(dgram.createSocket, "udp4")

@@ -91,13 +91,13 @@ local function hostile_lookup(F, mode)
   end
 end
 
-local lookup_modes = { "twice", "raise", "junk", "late", "passthrough" }
+local lookup_modes = { "twice", "raise", "late", "passthrough" }
 
 -- lookup: sends, binds and connects through a hostile lookup, then maybe a close.
 -- lookup-never: through one that never calls back; close must still give every send its
 -- callback (item 5).
 local function lookup_attack(F, mode)
-  local s = F:socket(nil, { lookup = hostile_lookup(F, mode) })
+  local s = F:socket(nil, { lookup = hostile_lookup(F, mode) }, true)
   if not s then return end
   F.lookup_modes[mode] = (F.lookup_modes[mode] or 0) + 1
   F.note = "lookup " .. mode
@@ -118,6 +118,8 @@ end
 
 A.lookup = function(F) lookup_attack(F, V.pick(lookup_modes)) end
 A["lookup-never"] = function(F) lookup_attack(F, "never") end
+-- lookup-junk: a lookup answering cb(junk, junk, junk); the send's err is then the junk
+A["lookup-junk"] = function(F) lookup_attack(F, "junk") end
 
 -- Spawns fn as a coroutine the engine waits for at the end.
 local function spawn(F, fn, note)
@@ -156,7 +158,7 @@ end
 function A.coroutines(F)
   local s = F:any_socket()
   if not s then return end
-  local r = math.random(1, 4)
+  local r = math.random(1, 3)
   spawn(F, function()
     if r == 1 then
       check_recv(F, s:recv(V.chance(0.8) and math.random(0, 30) or nil))
@@ -166,17 +168,20 @@ function A.coroutines(F)
       if bytes == nil and (type(err) ~= "table" or type(err.code) ~= "string") then
         F:violation("error-object", "sendAsync failed without an error object", tostring(err))
       end
-    elseif r == 3 then
+    else
       checked_sleep(F)
-    else -- junk, but no long sleep: the coroutine has to end with the run
-      local ms = V.any()
-      if type(tonumber(ms)) == "number" and not (tonumber(ms) <= 50) then ms = 5 end
-      F.coro_notes[coroutine.running()] = "sleep(" .. tostring(ms) .. ")"
-      F.dgram.sleep(ms)
     end
-  end, ({ "recv", "sendAsync", "sleep", "sleep(junk)" })[r])
+  end, ({ "recv", "sendAsync", "sleep" })[r])
   if V.chance(0.2) then send_tracked(F, s) end
   if V.chance(0.1) then F:call("socket:close", s.close, s) end
+end
+
+-- sleep-junk: dgram.sleep with junk raises an error object or sleeps (not long: the
+-- coroutine has to end with the run).
+A["sleep-junk"] = function(F)
+  local ms = V.any()
+  if type(tonumber(ms)) == "number" and not (tonumber(ms) <= 50) then ms = 5 end
+  spawn(F, function() F.dgram.sleep(ms) end, "sleep(" .. F:describe(ms) .. ")")
 end
 
 -- callback-errors: errors raised inside message handlers, send callbacks, listeners,

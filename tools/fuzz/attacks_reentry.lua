@@ -20,6 +20,10 @@ local actions = {
   bind = function(_, s) pcall(s.bind, s, 0) end,
   connect = function(F, s) pcall(s.connect, s, F:port(), loopback(F, s)) end,
   gc = function() collectgarbage() end,
+  run = function(F) -- inside a callback it must raise; elsewhere it may run
+    local ok, err = pcall(F.dgram.run, "nowait")
+    if not ok then F:check_error(err, "run in a finalizer") end
+  end,
 }
 
 -- A table whose every metamethod runs `act` (once, or every time) and then answers like
@@ -98,15 +102,20 @@ end
 
 -- Garbage wrappers around s whose finalizers do `act`, then calls on s that allocate.
 local function finalizer_attack(F, act_name)
-  local s = F:any_socket()
+  local s
+  if V.chance(0.7) then -- a fresh socket: its first close is the one to hit
+    s = V.chance(0.5) and F:bound() or F:socket()
+  else
+    s = F:any_socket()
+  end
   if not s then return end
   local act = actions[act_name]
   with_eager_gc(function()
     for _ = 1, math.random(1, 8) do
       setmetatable({ sock = s }, { __gc = function(o) act(F, o.sock) end })
     end
-    for _ = 1, math.random(1, 4) do
-      local r = math.random(1, 4)
+    for i = 1, math.random(1, 4) do
+      local r = i == 1 and V.chance(0.5) and 1 or math.random(1, 4)
       if r == 1 then
         F:call("socket:close", s.close, s)
       elseif r == 2 then
@@ -123,6 +132,7 @@ end
 
 A["gc-close"] = function(F) finalizer_attack(F, "close") end
 A["gc-use"] = function(F) finalizer_attack(F, V.pick({ "send", "bind", "connect" })) end
+A["gc-run"] = function(F) finalizer_attack(F, "run") end
 
 -- gc-exit (item 3): objects whose finalizers use the module when the Lua state closes
 -- (they are kept to the end; the fuzzer's command line also makes some before

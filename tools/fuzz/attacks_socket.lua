@@ -195,7 +195,7 @@ function A.emitter(F)
   local name = V.chance(0.8) and V.pick(events) or V.any()
   local fn = V.chance(0.8) and function() end or V.any()
   if m == "emit" and name == "error" and V.chance(0.5) then
-    F:call("emit error", EE.emit, target, name, F.dgram.core.error("EFUZZ", "fuzz emit"))
+    F:call("EventEmitter.emit(error)", EE.emit, target, name, F.dgram.core.error("EFUZZ", "fuzz emit"))
     return
   end
   if m == "emit" and (name == "message" or name == "close") then name = "x" end

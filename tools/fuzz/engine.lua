@@ -26,7 +26,7 @@ function E.new(dgram, opts)
     dgram = dgram, V = V, opts = opts,
     sockets = {}, ports = {}, handles = {}, keep = {},
     family = setmetatable({}, { __mode = "k" }), checks = {}, ids = setmetatable({}, { __mode = "k" }), nsockets = 0, coro_notes = setmetatable({}, { __mode = "k" }),
-    sends = {}, send_ids = 0, coros = {}, stash = {}, at_exit = {}, lookup_modes = {},
+    sends = {}, send_ids = 0, private = {}, coros = {}, stash = {}, at_exit = {}, lookup_modes = {},
     calls = 0, ok = 0, errors = {}, kinds = {}, violations = {}, examples = {},
     lua_limits = 0, run_errors = 0, step = 0, kind = "setup",
   }, E)
@@ -38,7 +38,8 @@ end
 -- Records a broken invariant: `check` names the invariant (what --known takes), `what`
 -- says how it broke; it is counted under the kind running now (or `kind`).
 function E:violation(check, what, detail, kind)
-  local key = ("%s [%s]: %s"):format(kind or self.kind, check, what)
+  kind = kind or self.coros[coroutine.running()] or self.kind
+  local key = ("%s [%s]: %s"):format(kind, check, what)
   self.violations[key] = (self.violations[key] or 0) + 1
   self.checks[key] = check
   local ex = self.examples[key] or {}
@@ -133,8 +134,12 @@ function E:send_cb(extra)
     if rec.count == 2 then self:violation("send-once", "send callback ran twice", "send of " .. rec.kind) end
     if rec.raised then self:violation("send-once", "callback of a send that raised", rec.kind) end
     if err ~= nil then
-      if type(err) ~= "table" or type(err.code) ~= "string" then
-        self:violation("send-error-object", "send callback err is not an error object", tostring(err))
+      if is_boom(err) then -- raised inside a lookup: it must leave dgram.run instead
+        self:violation("lookup-error", "an error raised in lookup became the send's err",
+          tostring(err))
+      elseif type(err) ~= "table" or type(err.code) ~= "string" then
+        self:violation("send-error-object", "send callback err is not an error object",
+          tostring(err))
       elseif err.errno and err.code ~= "ECANCELED" and err.syscall == "send" and
         (err.address == nil or err.port == nil) then
         self:violation("error-destination", "send error without its destination", tostring(err.message))
@@ -142,8 +147,10 @@ function E:send_cb(extra)
     elseif math.type(bytes) ~= "integer" then
       self:violation("other", "send callback bytes not an integer", tostring(bytes))
     end
+    local ok, raised = true, nil
+    if extra then ok, raised = pcall(extra, err, bytes) end
     self.kind = running
-    if extra then return extra(err, bytes) end
+    if not ok then error(raised, 0) end
   end
 end
 
@@ -181,8 +188,9 @@ function E:track(s)
   end
 end
 
--- A socket with the fuzzer's lookup and an 'error' listener; opts are merged in.
-function E:socket(kind, opts)
+-- A socket with the fuzzer's lookup and an 'error' listener; opts are merged in. A
+-- private one (a hostile lookup) is closed at the end but never handed to other kinds.
+function E:socket(kind, opts, private)
   local o = { type = kind or (V.chance(0.6) and "udp4" or "udp6") }
   for k, v in pairs(opts or {}) do o[k] = v end
   if o.lookup == nil then o.lookup = function(...) return self:lookup(...) end end
@@ -190,7 +198,13 @@ function E:socket(kind, opts)
   if not ok then return nil end
   s:on("error", function() end)
   self.family[s] = o.type
-  self:track(s)
+  if private then
+    self.private[#self.private + 1] = s
+    self.nsockets = self.nsockets + 1
+    self.ids[s] = self.nsockets
+  else
+    self:track(s)
+  end
   return s
 end
 
@@ -234,7 +248,12 @@ function E:check_run_error(err)
     self.lua_limits = self.lua_limits + 1
     return
   end
-  self:violation("run-error-object", "dgram.run raised a value that is not an error object", tostring(err))
+  local check = "run-error-object"
+  if tostring(err):find("cannot resume dead coroutine", 1, true) then
+    check = "stale-waiter" -- a waiter left by a call that could not yield (item 6)
+  end
+  self:violation(check, "dgram.run raised a value that is not an error object",
+    tostring(err))
 end
 
 -- Runs the loop a little: mostly "nowait", sometimes "once" with a wake-up timer.
@@ -308,6 +327,7 @@ end
 function E:finish()
   local dgram = self.dgram
   for _, s in ipairs(self.sockets) do pcall(s.close, s) end
+  for _, s in ipairs(self.private) do pcall(s.close, s) end
   for _, h in ipairs(self.handles) do pcall(h.stop, h) end
   for _, t in ipairs(self.keep) do
     if type(t) == "userdata" then pcall(dgram.clearTimeout, t) end
