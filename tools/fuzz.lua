@@ -46,20 +46,19 @@ end
 -- gc-exit (item 3): objects made before require("dgram") whose finalizers use the module
 -- when the state closes, after the module's own finalizers.
 if not opts.list and enabled("gc-exit") then
-  EARLY_GC = {} -- kept to the end
+  opts.early_gc = {} -- kept to the end
   for i = 1, 3 do
-    EARLY_GC[i] = setmetatable({}, { __gc = function()
+    opts.early_gc[i] = setmetatable({}, { __gc = function()
       local ok, dgram = pcall(require, "dgram")
       if not ok then return end
       local made, s = pcall(dgram.createSocket, "udp4")
       if made then pcall(s.send, s, "after the loop", 9, "127.0.0.1") end
       pcall(dgram.setTimeout, 1, function() end)
       pcall(dgram.run, "nowait")
-    end, __index = _G })
+    end })
   end
 end
 
-local V = require("fuzz.values")
 local attacks = require("fuzz.attacks")
 if opts.list then
   local names = {}
@@ -89,7 +88,6 @@ local t0 = os.time()
 F:run(attacks)
 local broken = F:report()
 print(("fuzz: seed %d, %d s"):format(opts.seed, os.time() - t0))
-local _ = V
 io.stdout:flush()
 -- close the state: the finalizers of gc-exit run now, after the report
 os.exit(broken > 0 and 1 or 0, true)

@@ -160,7 +160,7 @@ function A.signals(F)
   if not ok then return end
   if name == "SIGHUP" and V.chance(0.05) then
     F.pid = F.pid or self_pid()
-    if F.pid then os.execute("kill -HUP " .. F.pid) end
+    if F.pid then os.execute("env -u LD_PRELOAD kill -HUP " .. F.pid) end
     F:pump("nowait")
   end
   F:call("signal:stop", h.stop, h)

@@ -109,6 +109,7 @@ end
 function E:call(label, fn, ...)
   self.calls = self.calls + 1
   if self.opts.trace then trace_call(self, label, ...) end
+  self.last_label, self.last_args = label, table.pack(...)
   local res = table.pack(pcall(fn, ...))
   if res[1] then
     self.ok = self.ok + 1
@@ -156,6 +157,11 @@ end
 
 function E:sent(id, ok)
   local rec = self.sends[id]
+  if ok and not rec.note then -- the call, for the report if the callback never runs
+    local parts, args = {}, self.last_args
+    for i = 1, args.n do parts[i] = self:describe(args[i]) end
+    rec.note = ("%s(%s)"):format(self.last_label, table.concat(parts, ", "))
+  end
   if ok then return end
   if rec.count > 0 then self:violation("send-once", "send callback ran inside send", rec.kind) end
   rec.raised = true
@@ -235,8 +241,12 @@ function E:any_socket()
   return V.pick(self.sockets)
 end
 
+-- A port for a tracked send: anything but 0 (a connected socket given port 0 loses the
+-- callback today; the connected-port0 kind has that case on its own).
 function E:port()
-  return V.port(#self.ports > 0 and V.pick(self.ports) or nil)
+  local p
+  repeat p = V.port(#self.ports > 0 and V.pick(self.ports) or nil) until p ~= 0
+  return p
 end
 
 -- ---- the loop ----------------------------------------------------------------------------
