@@ -16,7 +16,8 @@ BUSTED    = busted --lua=$(LUA)
 export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
-.PHONY: all deps test demo asan valgrind lint format install clean bench bench-quick
+.PHONY: all deps test demo asan valgrind lint format install clean bench bench-quick \
+        fuzz soak faults
 
 all: $(SO)
 
@@ -57,7 +58,7 @@ valgrind: deps
 
 lint: deps
 	@sh tools/deps.sh clang-format
-	luacheck lua spec examples bench
+	luacheck lua spec examples bench tools
 	clang-format --dry-run -Werror $(C_ALL)
 	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC)
 
@@ -74,6 +75,19 @@ bench: deps
 bench-quick: deps
 	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh quick
+
+# Tests that attack it (docs/RELIABILITY.md). Each runs inside a private network
+# namespace (tools/netns.sh: root, unshare, ip). FUZZ_SEED=n replays a run.
+FUZZ_CALLS   ?= 1000000
+FUZZ_SECONDS ?= 3000
+FUZZ_SEED    ?= $(shell date +%s)
+fuzz: deps
+	@$(MAKE) --no-print-directory $(ASAN_SO)
+	@sh tools/netns.sh --asan $(LUA) tools/fuzz.lua --calls $(FUZZ_CALLS) \
+	  --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED); rc=$$?; \
+	  [ $$rc -le 1 ] || echo "fuzz: the process died (status $$rc): replay with" \
+	    "FUZZ_SEED=$(FUZZ_SEED), find the call with: sh tools/netns.sh --asan" \
+	    "$(LUA) tools/fuzz.lua --seed $(FUZZ_SEED) --calls $(FUZZ_CALLS) --trace"; exit $$rc
 
 clean:
 	rm -rf $(BUILD)

@@ -6,41 +6,19 @@
 -- network namespace spec/run.sh makes (pending elsewhere).
 --
 --   DGRAM_FUZZ_SEED, DGRAM_FUZZ_CALLS   another seed, another number of calls
---   DGRAM_FUZZ_DISABLE, DGRAM_FUZZ_KNOWN   replace the lists below ("" for none)
+--   DGRAM_FUZZ_DISABLE, DGRAM_FUZZ_KNOWN   replace the lists of tools/fuzz/known.lua
+--                                        ("" for none)
 local H = require("helper")
 package.path = "./tools/?.lua;" .. package.path
 local Engine = require("fuzz.engine")
 local attacks = require("fuzz.attacks")
 
--- Attack kinds left out because they crash or hang the process today, with the items of
--- issue 10 they hit. Remove a kind once its item is fixed.
-local DISABLED = table.concat({
-  "meta-close",   -- 2: an argument's metamethod closes the socket inside bind: libuv SEGV
-  "gc-close",     -- 1: a finalizer closes its socket inside close(): uv_close twice, abort
-  "gc-exit",      -- 3: finalizers using the module at lua_close: SEGV
-  "nonyield",     -- 6: recv/sleep where the coroutine cannot yield leave stale waiters
-  "lookup-pending", -- 5: close() does not call back a send waiting on a lookup
-  "deep-stack",   -- 7: callbacks skipped at a nearly full stack are lost (and sleeps)
-  "sleep-junk",   -- new: dgram.sleep(function) never returns (setTimeout(fn, fn) order)
-  "lookup-junk",  -- new: a lookup's junk err (a string) becomes the send's err as is
-  "connected-port0", -- new: send(msg, 0[, addr], cb) on a connected socket: no callback
-}, ",")
+local known = require("fuzz.known") -- what crashes or breaks today, with its item
 
--- Invariants broken today by known open items: reported, not failing. Remove a check
--- once its item is fixed.
-local KNOWN = table.concat({
-  "error-destination",     -- 14: send EINVAL to the other family names no address/port
-  "mapped-blocklist",      -- 8: ::ffff:127.0.0.1 in sendBlockList lets 127.0.0.1 through
-  "nul-address",           -- 10: "127.0.0.1\0x" and block list entries with NUL accepted
-  "lookup-error",          -- behaviours: an error raised in lookup becomes the send's err
-  "full-stack",            -- 7: dgram.run skips the callbacks at a nearly full stack
-  "emitter-error-object",  -- 13: EventEmitter methods on a non-emitter raise strings
-  "nexttick-error-object", -- 13: nextTick(non-function) raises a string
-}, ",")
-
-local function set_of(list)
-  local t = {}
-  for name in list:gmatch("[^,%s]+") do t[name] = true end
+-- A set from an environment variable ("a,b") or, when it is not set, from a list.
+local function set_of(env, list)
+  local t, text = {}, os.getenv(env) or table.concat(list, ",")
+  for name in text:gmatch("[^,%s]+") do t[name] = true end
   return t
 end
 
@@ -52,13 +30,16 @@ describe("fuzz (short run, private network namespace)", function()
     local seed = tonumber(os.getenv("DGRAM_FUZZ_SEED")) or 20261202
     local opts = {
       calls = calls, seed = seed, seconds = 25 * H.scale,
-      disabled = set_of(os.getenv("DGRAM_FUZZ_DISABLE") or DISABLED),
-      known = set_of(os.getenv("DGRAM_FUZZ_KNOWN") or KNOWN),
+      disabled = set_of("DGRAM_FUZZ_DISABLE", known.disabled),
+      known = set_of("DGRAM_FUZZ_KNOWN", known.known),
     }
     math.randomseed(seed)
     local F = Engine.new(H.dgram, opts)
     F:run(attacks)
-    local lines = { ("fuzz seed %d, disabled: %s"):format(seed, DISABLED) }
+    local off = {}
+    for name in pairs(opts.disabled) do off[#off + 1] = name end
+    table.sort(off)
+    local lines = { ("fuzz seed %d, disabled: %s"):format(seed, table.concat(off, ",")) }
     local broken = F:report(function(line) lines[#lines + 1] = line end)
     local text = table.concat(lines, "\n")
     assert.equals(0, broken, text)

@@ -3,12 +3,16 @@
 -- callbacks that ran zero or two times, and every broken invariant. Exit status 1 when
 -- an invariant broke. `make fuzz` runs it under ASan+UBSan inside `unshare -n`.
 --
---   lua5.4 tools/fuzz.lua [--calls N] [--seed S] [--seconds T] [--disable k1,k2]
---                         [--only k1,k2] [--known c1,c2] [--trace] [--list]
---   DGRAM_FUZZ_DISABLE=k1,k2   attack kinds left out (added to --disable): for the kinds
---                              that crash the process today
---   DGRAM_FUZZ_KNOWN=c1,c2     invariants (the [check] of a violation) broken by known
---                              open bugs: still printed, but not failing the run
+--   lua5.4 tools/fuzz.lua [--calls N] [--seed S] [--seconds T] [--all]
+--                         [--disable k1,k2] [--only k1,k2] [--known c1,c2] [--trace] [--list]
+--   --all                      every attack kind, no check tolerated
+--   --disable, --known         add kinds to leave out / checks to tolerate
+--   --only                     just these kinds (known.lua's disabled ones too)
+--   --trace                    every call to stderr, sockets by number (to find a crash)
+--   DGRAM_FUZZ_DISABLE=k1,k2   attack kinds left out instead of tools/fuzz/known.lua's
+--                              (the kinds that crash the process today)
+--   DGRAM_FUZZ_KNOWN=c1,c2     invariants (the [check] of a violation) broken by open
+--                              bugs instead of known.lua's: printed, not failing the run
 --
 -- Random strings parse as real multicast and broadcast addresses: run it only inside a
 -- private network namespace (it refuses to start elsewhere unless DGRAM_FUZZ_ANYWHERE=1).
@@ -21,7 +25,19 @@ local function set_of(list, into)
   return into
 end
 
-local opts = { calls = 1000000, seed = os.time(), seconds = 600, disabled = {} }
+-- Defaults: the kinds and checks of fuzz/known.lua (open bugs), unless the environment
+-- says otherwise; --all runs every kind and tolerates nothing.
+local function from_env(env, list)
+  local text = os.getenv(env)
+  if text then return set_of(text) end
+  local t = {}
+  for _, name in ipairs(list) do t[name] = true end
+  return t
+end
+local known = require("fuzz.known")
+local opts = { calls = 1000000, seed = os.time(), seconds = 600,
+  disabled = from_env("DGRAM_FUZZ_DISABLE", known.disabled),
+  known = from_env("DGRAM_FUZZ_KNOWN", known.known) }
 local i = 1
 while arg[i] do
   local a, v = arg[i], arg[i + 1]
@@ -29,15 +45,14 @@ while arg[i] do
   elseif a == "--seed" then opts.seed, i = assert(math.tointeger(tonumber(v)), a), i + 1
   elseif a == "--seconds" then opts.seconds, i = assert(tonumber(v), a), i + 1
   elseif a == "--disable" then set_of(v, opts.disabled); i = i + 1
-  elseif a == "--only" then opts.only = set_of(v); i = i + 1
+  elseif a == "--only" then opts.only, opts.disabled = set_of(v), {}; i = i + 1
   elseif a == "--known" then opts.known = set_of(v, opts.known); i = i + 1
   elseif a == "--trace" then opts.trace = true
   elseif a == "--list" then opts.list = true
+  elseif a == "--all" then opts.disabled, opts.known = {}, {}
   else error("unknown argument " .. a) end
   i = i + 1
 end
-set_of(os.getenv("DGRAM_FUZZ_DISABLE"), opts.disabled)
-opts.known = set_of(os.getenv("DGRAM_FUZZ_KNOWN"), opts.known)
 
 local function enabled(name)
   return not opts.disabled[name] and (not opts.only or opts.only[name])
@@ -47,8 +62,8 @@ end
 -- when the state closes, after the module's own finalizers.
 if not opts.list and enabled("gc-exit") then
   opts.early_gc = {} -- kept to the end
-  for i = 1, 3 do
-    opts.early_gc[i] = setmetatable({}, { __gc = function()
+  for k = 1, 3 do
+    opts.early_gc[k] = setmetatable({}, { __gc = function()
       local ok, dgram = pcall(require, "dgram")
       if not ok then return end
       local made, s = pcall(dgram.createSocket, "udp4")
@@ -78,11 +93,14 @@ end
 local dgram = require("dgram")
 local Engine = require("fuzz.engine")
 math.randomseed(opts.seed)
-local disabled = {}
-for name in pairs(opts.disabled) do disabled[#disabled + 1] = name end
-table.sort(disabled)
-print(("fuzz: seed %d, up to %d calls or %g s; disabled: %s"):format(opts.seed, opts.calls,
-  opts.seconds, #disabled > 0 and table.concat(disabled, ",") or "none"))
+local function names(set)
+  local list = {}
+  for name in pairs(set) do list[#list + 1] = name end
+  table.sort(list)
+  return #list > 0 and table.concat(list, ",") or "none"
+end
+print(("fuzz: seed %d, up to %d calls or %g s\n  kinds disabled: %s\n  checks known open: %s")
+  :format(opts.seed, opts.calls, opts.seconds, names(opts.disabled), names(opts.known)))
 local F = Engine.new(dgram, opts)
 local t0 = os.time()
 F:run(attacks)

@@ -12,7 +12,8 @@ end
 
 local weights = {
   ["deep-stack"] = 0.02, ["gc-exit"] = 0.02, ["signals"] = 0.3, ["nonyield"] = 0.3,
-  ["watch"] = 0.5, ["gc-close"] = 0.5, ["gc-use"] = 0.5, ["gc-run"] = 0.5, ["send"] = 3, ["socket-junk"] = 3,
+  ["watch"] = 0.5, ["gc-close"] = 0.5, ["gc-use"] = 0.5, ["gc-run"] = 0.5,
+  ["send"] = 3, ["socket-junk"] = 3,
   ["address-strings"] = 2,
 }
 

@@ -148,7 +148,8 @@ local function check_recv(F, msg, info)
       F:violation("error-object", "recv failed without an error object", tostring(info))
     end
   elseif type(msg) ~= "string" or type(info) ~= "table" then
-    F:violation("other", "recv returned something else than msg, rinfo", type(msg) .. ", " .. type(info))
+    F:violation("other", "recv returned something else than msg, rinfo",
+      type(msg) .. ", " .. type(info))
   end
 end
 
@@ -179,7 +180,8 @@ end
 -- coroutine has to end with the run).
 A["sleep-junk"] = function(F)
   local ms = V.any()
-  if type(tonumber(ms)) == "number" and not (tonumber(ms) <= 50) then ms = 5 end
+  local n = tonumber(ms)
+  if n and (n > 50 or n ~= n) then ms = 5 end
   spawn(F, function() F.dgram.sleep(ms) end, "sleep(" .. F:describe(ms) .. ")")
 end
 

@@ -37,7 +37,9 @@ A["loop-fns"] = function(F)
     F:call("getBusyPoll", dgram.getBusyPoll, V.any())
   elseif r == 5 then
     local ok, t = F:call("backendTimeout", dgram.backendTimeout, V.any())
-    if ok and math.type(t) ~= "integer" then F:violation("other", "backendTimeout not an integer", t) end
+    if ok and math.type(t) ~= "integer" then
+      F:violation("other", "backendTimeout not an integer", t)
+    end
   else
     local name = V.pick({ "backendFd", "alive", "now", "hrtime", "version" })
     local fn = dgram[name]
@@ -155,7 +157,9 @@ function A.signals(F)
   end
   local name = V.pick({ "SIGINT", "SIGTERM", "SIGHUP" })
   local ok, h = F:call("onSignal", dgram.onSignal, name, function(got)
-    if got ~= name then F:violation("other", "onSignal callback got another name", tostring(got)) end
+    if got ~= name then
+      F:violation("other", "onSignal callback got another name", tostring(got))
+    end
   end)
   if not ok then return end
   if name == "SIGHUP" and V.chance(0.05) then

@@ -12,7 +12,7 @@ end
 
 -- What a metamethod or finalizer does to the socket `s`.
 local actions = {
-  close = function(F, s) pcall(s.close, s) end,
+  close = function(_, s) pcall(s.close, s) end,
   send = function(F, s)
     local id, cb = F:send_cb()
     F:sent(id, (pcall(s.send, s, "from a metamethod", F:port(), loopback(F, s), cb)))
@@ -159,7 +159,7 @@ local function with_room(room, fn)
     for i = 1, 1000000 do big[i] = false end
   end
   -- `...` stays where it is, unread; not a tail call, which would drop it
-  local frame = function(...)
+  local frame = function(...) -- luacheck: ignore 212
     local a, b = fn()
     return a, b
   end
@@ -196,8 +196,8 @@ A["deep-stack"] = function(F)
   local ok, err
   if V.chance(0.5) then -- a fresh thread: its stack has never been grown
     local co = coroutine.create(function() return with_room(room, fn) end)
-    local resumed, a, b = coroutine.resume(co)
-    ok, err = resumed and a, resumed and b or a
+    local resumed, r1, r2 = coroutine.resume(co)
+    ok, err = resumed and r1, resumed and r2 or r1
   else
     ok, err = with_room(room, fn)
   end

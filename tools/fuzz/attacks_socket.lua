@@ -74,12 +74,16 @@ A["address-strings"] = function(F)
   local op = math.random(1, 6)
   if op <= 3 then
     local id, cb = F:send_cb(function(err)
-      if err == nil and has_nul then F:violation("nul-address", "send to an address with NUL succeeded", addr) end
+      if err == nil and has_nul then
+        F:violation("nul-address", "send to an address with NUL succeeded", addr)
+      end
     end)
     F:sent(id, F:call("socket:send", s.send, s, "a", F:port(), addr, cb))
   elseif op == 4 then
     F:call("socket:connect", s.connect, s, F:port(), addr, function(err)
-      if err == nil and has_nul then F:violation("nul-address", "connect to an address with NUL", addr) end
+      if err == nil and has_nul then
+        F:violation("nul-address", "connect to an address with NUL", addr)
+      end
     end)
   elseif op == 5 then
     F:call("socket:bind", s.bind, s, 0, addr, function()
@@ -213,7 +217,8 @@ function A.emitter(F)
   local name = V.chance(0.8) and V.pick(events) or V.any()
   local fn = V.chance(0.8) and function() end or V.any()
   if m == "emit" and name == "error" and V.chance(0.5) then
-    F:call("EventEmitter.emit(error)", EE.emit, target, name, F.dgram.core.error("EFUZZ", "fuzz emit"))
+    local err = F.dgram.core.error("EFUZZ", "fuzz emit")
+    F:call("EventEmitter.emit(error)", EE.emit, target, name, err)
     return
   end
   if m == "emit" and (name == "message" or name == "close") then name = "x" end

@@ -25,7 +25,9 @@ function E.new(dgram, opts)
   local F = setmetatable({
     dgram = dgram, V = V, opts = opts,
     sockets = {}, ports = {}, handles = {}, keep = {},
-    family = setmetatable({}, { __mode = "k" }), checks = {}, ids = setmetatable({}, { __mode = "k" }), nsockets = 0, coro_notes = setmetatable({}, { __mode = "k" }),
+    family = setmetatable({}, { __mode = "k" }), -- socket -> "udp4" / "udp6"
+    ids = setmetatable({}, { __mode = "k" }), nsockets = 0, -- socket -> number (--trace)
+    coro_notes = setmetatable({}, { __mode = "k" }), checks = {},
     sends = {}, send_ids = 0, private = {}, coros = {}, stash = {}, at_exit = {}, lookup_modes = {},
     calls = 0, ok = 0, errors = {}, kinds = {}, violations = {}, examples = {},
     lua_limits = 0, run_errors = 0, step = 0, kind = "setup",
@@ -132,7 +134,9 @@ function E:send_cb(extra)
     local running = self.kind
     self.kind = rec.kind
     rec.count = rec.count + 1
-    if rec.count == 2 then self:violation("send-once", "send callback ran twice", "send of " .. rec.kind) end
+    if rec.count == 2 then
+      self:violation("send-once", "send callback ran twice", rec.note or "")
+    end
     if rec.raised then self:violation("send-once", "callback of a send that raised", rec.kind) end
     if err ~= nil then
       if is_boom(err) then -- raised inside a lookup: it must leave dgram.run instead
@@ -143,7 +147,8 @@ function E:send_cb(extra)
           tostring(err))
       elseif err.errno and err.code ~= "ECANCELED" and err.syscall == "send" and
         (err.address == nil or err.port == nil) then
-        self:violation("error-destination", "send error without its destination", tostring(err.message))
+        self:violation("error-destination", "send error without its destination",
+          tostring(err.message))
       end
     elseif math.type(bytes) ~= "integer" then
       self:violation("other", "send callback bytes not an integer", tostring(bytes))
@@ -386,7 +391,9 @@ function E:report(out)
   out(("errors out of dgram.run: %d; Lua stack limits hit: %d; loop alive at the end: %s")
     :format(self.run_errors, self.lua_limits, tostring(self.leftover_alive)))
   local codes = {}
-  for _, k in ipairs(sorted_counts(self.errors)) do codes[#codes + 1] = k .. "=" .. self.errors[k] end
+  for _, k in ipairs(sorted_counts(self.errors)) do
+    codes[#codes + 1] = k .. "=" .. self.errors[k]
+  end
   out("errors by code: " .. table.concat(codes, " "))
   local kinds = {}
   for _, k in ipairs(sorted_counts(self.kinds)) do kinds[#kinds + 1] = k .. "=" .. self.kinds[k] end
