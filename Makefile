@@ -89,5 +89,11 @@ fuzz: deps
 	    "FUZZ_SEED=$(FUZZ_SEED), find the call with: sh tools/netns.sh --asan" \
 	    "$(LUA) tools/fuzz.lua --seed $(FUZZ_SEED) --calls $(FUZZ_CALLS) --trace"; exit $$rc
 
+SOAK_COUNT ?= 10000000
+SOAK_FLOOD ?= 2000000
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@LUA_PATH='$(LUA_PATH_DEV)' $(LUA) tools/soak.lua --count $(SOAK_COUNT) --flood $(SOAK_FLOOD)
+
 clean:
 	rm -rf $(BUILD)
