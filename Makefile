@@ -22,7 +22,7 @@ export LUA_CPATH = ./$(BUILD)/?.so;;
 all: $(SO)
 
 # Extra Debian packages per target (tools/deps.sh installs what is missing).
-TEST_PKGS  = iproute2 nodejs
+TEST_PKGS  = iproute2 nodejs nftables
 deps:
 	@sh tools/deps.sh $(TEST_PKGS)
 
@@ -94,6 +94,10 @@ SOAK_FLOOD ?= 2000000
 soak: deps
 	@$(MAKE) --no-print-directory all
 	@LUA_PATH='$(LUA_PATH_DEV)' $(LUA) tools/soak.lua --count $(SOAK_COUNT) --flood $(SOAK_FLOOD)
+
+faults: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/netns.sh $(LUA) tools/faults.lua
 
 clean:
 	rm -rf $(BUILD)

@@ -276,6 +276,7 @@ function E:pump(mode)
   local dgram = self.dgram
   mode = mode or (V.chance(0.05) and "once" or "nowait")
   local wake
+  if self.opts.trace then io.stderr:write(("#%d pump %s\n"):format(self.step, mode)) end
   if mode == "once" then wake = dgram.setTimeout(5, function() end) end
   local ok, err = pcall(dgram.run, mode)
   if wake then pcall(dgram.clearTimeout, wake) end

@@ -26,29 +26,8 @@ local function mb(bytes)
 end
 M.mb = mb
 
--- A udp4 socket bound to 127.0.0.1 on a random port, once 'listening' was emitted.
-local function bound(dgram, opts)
-  local o = { type = "udp4" }
-  for k, v in pairs(opts or {}) do o[k] = v end
-  local s = dgram.createSocket(o)
-  local listening = false
-  s:bind(0, "127.0.0.1", function() listening = true end)
-  for _ = 1, 1000 do
-    if listening then break end
-    dgram.run("once")
-  end
-  assert(listening, "the socket did not emit 'listening'")
-  return s, s:address().port
-end
-
--- Runs the loop until done() or `seconds` passed; returns whether done() became true.
-local function run_until(dgram, seconds, done)
-  local deadline = dgram.now() + seconds * 1000
-  local wake = dgram.setInterval(50, function() end)
-  while not done() and dgram.now() < deadline do dgram.run("once") end
-  dgram.clearInterval(wake)
-  return done()
-end
+local U = require("looputil")
+local bound, run_until = U.bound, U.run_until
 
 -- echo(dgram, { count=, window=, size=, seconds=, warmup= }): a client keeps `window`
 -- datagrams in flight to an echo server until `count` came back (datagrams declared lost
