@@ -44,7 +44,6 @@ print(("send|%s|%d|%s|%s"):format(tostring(ok), calls, code, table.concat(errors
 
 -- descriptors back: the same socket sends and is heard
 for _, f in ipairs(files) do f:close() end
-files = nil
 collectgarbage()
 pcall(a.send, a, "after", port, "127.0.0.1")
 U.run_until(dgram, 2, function() return got.after end)
