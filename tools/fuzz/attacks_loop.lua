@@ -64,7 +64,7 @@ function A.timers(F)
   local ok, timer = F:call("dgram." .. ctor, dgram[ctor], ms, fn, V.any(), V.any())
   if not ok then return end
   t = timer
-  F.keep[#F.keep + 1] = t
+  F:keep_handle(F.keep, t, dgram.clearInterval)
   local r = math.random(1, 6)
   if r == 1 then
     F:call("clearTimeout", dgram.clearTimeout, t)
@@ -134,7 +134,7 @@ function A.watch(F)
   end)
   if not ok then return end
   w = handle
-  F.handles[#F.handles + 1] = w
+  F:keep_handle(F.handles, w, w.stop)
   local m = V.pick({ "stop", "ref", "unref", "stop" })
   F:call("watcher:" .. m, w[m], V.chance(0.9) and w or V.any())
   if V.chance(0.3) then F:call("watcher:stop again", w.stop, w) end

@@ -28,7 +28,8 @@ function E.new(dgram, opts)
     family = setmetatable({}, { __mode = "k" }), -- socket -> "udp4" / "udp6"
     ids = setmetatable({}, { __mode = "k" }), nsockets = 0, -- socket -> number (--trace)
     coro_notes = setmetatable({}, { __mode = "k" }), checks = {},
-    sends = {}, send_ids = 0, private = {}, coros = {}, stash = {}, at_exit = {}, lookup_modes = {},
+    sends = {}, send_ids = 0, double = 0, private = {}, coros = {}, stash = {},
+    at_exit = {}, lookup_modes = {},
     calls = 0, ok = 0, errors = {}, kinds = {}, violations = {}, examples = {},
     lua_limits = 0, run_errors = 0, step = 0, kind = "setup",
   }, E)
@@ -124,32 +125,24 @@ end
 
 -- ---- send callbacks -------------------------------------------------------------------
 
--- A tracked send callback; pass the returned id to sent() with whether send returned.
+-- A tracked send callback and its record; pass the record to sent() with whether send
+-- returned. Records wait in self.sends until their callback runs.
 function E:send_cb(extra)
   self.send_ids = self.send_ids + 1
-  local id = self.send_ids
   local rec = { count = 0, kind = self.kind, step = self.step, note = self.note }
-  self.sends[id] = rec
-  return id, function(err, bytes)
+  self.sends[rec] = true
+  return rec, function(err, bytes)
     local running = self.kind
     self.kind = rec.kind
     rec.count = rec.count + 1
+    self.sends[rec] = nil
     if rec.count == 2 then
-      self:violation("send-once", "send callback ran twice", rec.note or "")
+      self.double = self.double + 1
+      self:violation("send-once", "send callback ran twice", self:send_note(rec))
     end
     if rec.raised then self:violation("send-once", "callback of a send that raised", rec.kind) end
     if err ~= nil then
-      if is_boom(err) then -- raised inside a lookup: it must leave dgram.run instead
-        self:violation("lookup-error", "an error raised in lookup became the send's err",
-          tostring(err))
-      elseif type(err) ~= "table" or type(err.code) ~= "string" then
-        self:violation("send-error-object", "send callback err is not an error object",
-          tostring(err))
-      elseif err.errno and err.code ~= "ECANCELED" and err.syscall == "send" and
-        (err.address == nil or err.port == nil) then
-        self:violation("error-destination", "send error without its destination",
-          tostring(err.message))
-      end
+      self:check_send_error(err)
     elseif math.type(bytes) ~= "integer" then
       self:violation("other", "send callback bytes not an integer", tostring(bytes))
     end
@@ -160,16 +153,35 @@ function E:send_cb(extra)
   end
 end
 
-function E:sent(id, ok)
-  local rec = self.sends[id]
-  if ok and not rec.note then -- the call, for the report if the callback never runs
-    local parts, args = {}, self.last_args
-    for i = 1, args.n do parts[i] = self:describe(args[i]) end
-    rec.note = ("%s(%s)"):format(self.last_label, table.concat(parts, ", "))
+function E:check_send_error(err)
+  if is_boom(err) then -- raised inside a lookup: it must leave dgram.run instead
+    self:violation("lookup-error", "an error raised in lookup became the send's err",
+      tostring(err))
+  elseif type(err) ~= "table" or type(err.code) ~= "string" then
+    self:violation("send-error-object", "send callback err is not an error object",
+      tostring(err))
+  elseif err.errno and err.code ~= "ECANCELED" and err.syscall == "send" and
+    (err.address == nil or err.port == nil) then
+    self:violation("error-destination", "send error without its destination",
+      tostring(err.message))
   end
-  if ok then return end
+end
+
+function E:sent(rec, ok)
+  if ok then -- the call, described if the callback never runs
+    rec.label, rec.args = self.last_label, self.last_args
+    return
+  end
   if rec.count > 0 then self:violation("send-once", "send callback ran inside send", rec.kind) end
   rec.raised = true
+  self.sends[rec] = nil
+end
+
+function E:send_note(rec)
+  if rec.note or not rec.args then return rec.note or "" end
+  local parts = {}
+  for i = 1, rec.args.n do parts[i] = self:describe(rec.args[i]) end
+  return ("%s(%s)"):format(rec.label, table.concat(parts, ", "))
 end
 
 -- ---- sockets ----------------------------------------------------------------------------
@@ -186,6 +198,13 @@ function E:lookup(host, family, cb)
   if is_name(host) then address = family == 6 and "::1" or "127.0.0.1" end
   if V.chance(0.5) then return cb(nil, address, family) end
   self.dgram.nextTick(function() cb(nil, address, family) end)
+end
+
+-- Keeps a timer or handle for the end (cleared then), `limit` at most: the oldest is
+-- released early (stop/clear), so that intervals do not pile up and slow every turn.
+function E.keep_handle(_, list, h, release, limit)
+  list[#list + 1] = h
+  if #list > (limit or 64) then pcall(release, table.remove(list, 1)) end
 end
 
 function E:track(s)
@@ -210,7 +229,7 @@ function E:socket(kind, opts, private)
   s:on("error", function() end)
   self.family[s] = o.type
   if private then
-    self.private[#self.private + 1] = s
+    self:keep_handle(self.private, s, s.close, MAX_SOCKETS)
     self.nsockets = self.nsockets + 1
     self.ids[s] = self.nsockets
   else
@@ -330,6 +349,7 @@ function E:run(attacks)
     local ok, err = pcall(attacks.kinds[name], self)
     if not ok then self:violation("other", "the attack itself failed (fuzzer bug?)", err) end
     if V.chance(0.3) then self:pump() end
+    if self.step % 1024 == 0 then self:prune() end
     if self.step % 64 == 0 and dgram.now() > deadline then
       self.timed_out = true
       break
@@ -337,6 +357,13 @@ function E:run(attacks)
   end
   self.kind = "finish"
   self:finish()
+end
+
+-- Forgets the coroutines that finished (the others are checked at the end).
+function E:prune()
+  for co in pairs(self.coros) do
+    if coroutine.status(co) == "dead" then self.coros[co] = nil end
+  end
 end
 
 -- Closes every socket and handle, drains the loop, then counts what never ran.
@@ -356,16 +383,12 @@ function E:finish()
   local stop = dgram.now() + 2000
   while dgram.alive() and dgram.now() < stop do self:pump("once") end
   self.leftover_alive = dgram.alive()
-  self.zero, self.double = 0, 0
-  for _, rec in pairs(self.sends) do
-    if rec.count == 0 and not rec.raised then
-      self.zero = self.zero + 1
-      self.kind = rec.kind
-      self:violation("send-once", "send callback never ran",
-        "send made at step " .. rec.step .. (rec.note and " " .. rec.note or ""))
-    elseif rec.count > 1 then
-      self.double = self.double + 1
-    end
+  self.zero = 0
+  for rec in pairs(self.sends) do -- what is left never ran
+    self.zero = self.zero + 1
+    self.kind = rec.kind
+    self:violation("send-once", "send callback never ran",
+      "send made at step " .. rec.step .. " " .. self:send_note(rec))
   end
   for co, kind in pairs(self.coros) do
     if coroutine.status(co) ~= "dead" then
