@@ -8,6 +8,10 @@ return {
     "meta-close",      -- 2: an argument's metamethod closes the socket inside bind: SEGV
     "gc-close",        -- 1: a finalizer closes its socket inside close(): uv_close twice
     "gc-exit",         -- 3: finalizers using the module at lua_close: SEGV in uv_udp_init_ex
+    "gc-use",          -- 1: finalizers sending/binding/connecting inside other calls: SEGV
+                       --    (recv_on_data -> loop_call, within ~100k calls among the others)
+    "gc-run",          -- new: a finalizer's dgram.run("nowait") inside a module call (a
+                       --    nested run) loses send callbacks
     "nonyield",        -- 6: recv/sleep where the coroutine cannot yield leave stale waiters
     "lookup-pending",  -- 5: close() does not call back a send waiting on a lookup
     "deep-stack",      -- 7: callbacks skipped at a nearly full stack are lost
@@ -24,5 +28,10 @@ return {
     "full-stack",            -- 7: dgram.run skips the callbacks at a nearly full stack
     "emitter-error-object",  -- 13: EventEmitter methods on a non-emitter raise strings
     "nexttick-error-object", -- 13: nextTick(non-function) raises a string
+    "emit-error-value",      -- new: emit("error", 1) with no listener raises 1 itself
+                             --   (Node raises ERR_UNHANDLED_ERROR for a non-error value)
+    "stale-waiter",          -- 6, and rarely without nonyield (seed 20261202: once in 300k
+                             --   calls, "cannot resume dead coroutine" from a recv timeout)
+    "coroutine-finish",      -- the same run: a coroutine left suspended in recv
   },
 }
