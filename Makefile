@@ -29,14 +29,14 @@ export LUA_CPATH = ./$(BUILD)/?.so;;
 
 .PHONY: all build-deps deps test demo asan valgrind tsan lint format install release-check clean bench bench-quick \
 	lib check-symbols embed-host embed-host-static slow-specs \
-	demo-game bench-game bench-game-quick
+	demo-game bench-game bench-game-quick fuzz soak faults
 
 all: build-deps $(SO)
 
 # Debian packages per target (tools/deps.sh installs what is missing): `make` and `make
 # demo` need the build's alone (tools/deps.sh --build), `make test` the test tools and
 # TEST_PKGS too. README.md names the same packages (spec/readme_packages_spec.lua).
-TEST_PKGS  = iproute2 nodejs strace lua-luv
+TEST_PKGS  = iproute2 nodejs strace lua-luv nftables
 build-deps:
 	@sh tools/deps.sh --build
 deps:
@@ -154,7 +154,7 @@ valgrind: deps
 
 lint: deps
 	@sh tools/deps.sh clang-format
-	luacheck lua spec examples bench
+	luacheck lua spec examples bench tools
 	clang-format --dry-run -Werror $(C_ALL)
 	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC) src/lib/luaopen_dgram.c $(HOST_SRC)
 	@$(LUA) tools/layers.lua src
@@ -179,6 +179,29 @@ bench: deps
 bench-quick: deps
 	@$(MAKE) --no-print-directory all
 	@sh bench/run.sh quick
+
+# Tests that attack it (docs/RELIABILITY.md). Each runs inside a private network
+# namespace (tools/netns.sh: root, unshare, ip). FUZZ_SEED=n replays a run.
+FUZZ_CALLS   ?= 1000000
+FUZZ_SECONDS ?= 3000
+FUZZ_SEED    ?= $(shell date +%s)
+fuzz: deps
+	@$(MAKE) --no-print-directory $(ASAN_SO)
+	@sh tools/netns.sh --asan $(LUA) tools/fuzz.lua --calls $(FUZZ_CALLS) \
+	  --seconds $(FUZZ_SECONDS) --seed $(FUZZ_SEED); rc=$$?; \
+	  [ $$rc -le 1 ] || echo "fuzz: the process died (status $$rc): replay with" \
+	    "FUZZ_SEED=$(FUZZ_SEED), find the call with: sh tools/netns.sh --asan" \
+	    "$(LUA) tools/fuzz.lua --seed $(FUZZ_SEED) --calls $(FUZZ_CALLS) --trace"; exit $$rc
+
+SOAK_COUNT ?= 10000000
+SOAK_FLOOD ?= 2000000
+soak: deps
+	@$(MAKE) --no-print-directory all
+	@LUA_PATH='$(LUA_PATH_DEV)' $(LUA) tools/soak.lua --count $(SOAK_COUNT) --flood $(SOAK_FLOOD)
+
+faults: deps
+	@$(MAKE) --no-print-directory all
+	@sh tools/netns.sh $(LUA) tools/faults.lua
 
 clean:
 	rm -rf $(BUILD)
