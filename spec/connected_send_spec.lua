@@ -69,6 +69,33 @@ describe("send: connected sockets", function()
   end)
 end)
 
+describe("send on a connected socket: the forms without a destination", function()
+  after_each(H.cleanup)
+
+  it("port 0, -0.0 or nil before the callback: sent to the peer, each callback once", function()
+    local r, port, got = H.listener("udp4")
+    local c = H.socket("udp4")
+    local connected = false
+    c:connect(port, "127.0.0.1", function() connected = true end)
+    assert.is_true(H.run_until(2000, function() return connected end))
+    local res = {}
+    local function cb(tag)
+      return function(err, n) res[#res + 1] = tag .. ":" .. tostring(err or n) end
+    end
+    c:send("a", 0, cb("a"))
+    c:send("b", -0.0, cb("b"))
+    c:send("c", cb("c"))
+    c:send("d", nil, nil, cb("d"))
+    c:send("ee", 0, 2, cb("e")) -- offset and length
+    H.raises("ERR_SOCKET_DGRAM_IS_CONNECTED", c.send, c, "x", 0, "127.0.0.1", cb("x"))
+    assert.is_true(H.run_until(2000, function() return #res == 5 and #got == 5 end))
+    H.quiet(20)
+    assert.same({ "a:1", "b:1", "c:1", "d:1", "e:2" }, res)
+    assert.same({ "a", "b", "c", "d", "ee" }, H.texts(got))
+    assert.is_not_nil(r)
+  end)
+end)
+
 describe("connected sockets (Node's test-dgram-* cases)", function()
   after_each(H.cleanup)
 

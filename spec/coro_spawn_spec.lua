@@ -49,6 +49,19 @@ end)
 describe("dgram.sleep", function()
   after_each(H.cleanup)
 
+  it("raises ERR_INVALID_ARG_TYPE for a duration that is not a number, at once", function()
+    local codes = {}
+    dgram.spawn(function()
+      for _, v in ipairs({ function() end, "10", {}, true }) do
+        local ok, err = pcall(dgram.sleep, v)
+        codes[#codes + 1] = not ok and err.code
+      end
+    end)
+    H.run(2000)
+    assert.same({ "ERR_INVALID_ARG_TYPE", "ERR_INVALID_ARG_TYPE", "ERR_INVALID_ARG_TYPE",
+      "ERR_INVALID_ARG_TYPE" }, codes)
+  end)
+
   it("yields and resumes after the time, letting others run meanwhile", function()
     local order = {}
     dgram.spawn(function()

@@ -84,13 +84,16 @@ typedef struct loop_hooks {
   void (*turn_end)(lua_State *L, dgram_loop *loop); /* before the loop waits for I/O,
                                    after each round of deferred callbacks, and when
                                    dgram.run or the outermost dgram.batch returns */
-  void (*exiting)(dgram_loop *loop);   /* the process exits from this loop's code, or
-                                          the state closes: no Lua */
+  void (*exiting)(dgram_loop *loop);       /* the process exits from this loop's code, or
+                                              the state closes: no Lua */
+  void (*close_handles)(dgram_loop *loop); /* the state closes: close what is left open
+                                      of its kind (made by a finalizer at lua_close, such
+                                      an object is never finalized itself) */
   void (*closing)(dgram_loop *loop);   /* the loop is being freed, its handles closed */
   void (*run_begin)(dgram_loop *loop); /* a blocking dgram.run starts */
   void (*run_end)(dgram_loop *loop);   /* and ends */
 } loop_hooks;
-#define LOOP_MAX_HOOKS 4
+#define LOOP_MAX_HOOKS 8
 
 typedef struct dgram_loop {
   uv_loop_t uv;
@@ -127,6 +130,8 @@ typedef struct dgram_loop {
 } dgram_loop;
 
 void loop_add_hooks(dgram_loop *loop, const loop_hooks *hooks);
+/* Closes every open handle of `type` with `on_close` (for close_handles hooks). */
+void loop_close_handles(dgram_loop *loop, uv_handle_type type, uv_close_cb on_close);
 dgram_loop *loop_get(lua_State *L);
 void loop_open(lua_State *L);
 /* Pushes nothing; stores up to 4 Lua values taken from the stack top (nvalues of them:

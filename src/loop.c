@@ -26,6 +26,9 @@ dgram_loop *loop_get(lua_State *L) {
 
 /* Callbacks nest a few C helpers deep: make sure they have the stack room for it. */
 #define CALLBACK_STACK 64
+/* The largest frame a Lua function takes (255 registers, and its call's slots): a
+ * callback that could not even be entered would be lost, not run. */
+#define CALLBACK_FRAME 260
 
 lua_State *loop_state(dgram_loop *loop) {
   if (loop->closing || loop->L == NULL || !lua_checkstack(loop->L, CALLBACK_STACK))
@@ -412,12 +415,12 @@ int loop_run(lua_State *L) {
   if (loop->L != NULL)
     return raise_error(L, "ERR_INVALID_STATE",
                        "dgram.run cannot run the loop from a callback");
-  /* Without this room every callback would be skipped (loop_state) and run never end. */
-  if (!lua_checkstack(L, SLOT_COUNT + CALLBACK_STACK))
+  /* Without this room callbacks would be skipped (loop_state) or could not be entered. */
+  if (!lua_checkstack(L, SLOT_COUNT + CALLBACK_STACK + CALLBACK_FRAME))
     return raise_error(L, "ERR_OUT_OF_RANGE",
                        "dgram.run needs %d free Lua stack slots for its callbacks: the "
                        "stack is nearly full",
-                       SLOT_COUNT + CALLBACK_STACK);
+                       SLOT_COUNT + CALLBACK_STACK + CALLBACK_FRAME);
   push_run_slots(L);
   loop->slots = lua_gettop(L) - SLOT_COUNT + 1;
   int top = lua_gettop(L);
@@ -538,11 +541,25 @@ void loop_free_req(dgram_loop *loop, void *req) {
 
 /* ---- the loop's lifetime ----------------------------------------------------------- */
 
-/* A socket made while the state closes is never finalized: its handle is closed here, and
- * the socket marked closed, so that a later finalizer cannot close it twice. */
+struct close_by_type {
+  uv_handle_type type;
+  uv_close_cb on_close;
+};
+
+static void close_of_type(uv_handle_t *h, void *arg) {
+  const struct close_by_type *c = arg;
+  if (h->type == c->type && !uv_is_closing(h)) uv_close(h, c->on_close);
+}
+
+void loop_close_handles(dgram_loop *loop, uv_handle_type type, uv_close_cb on_close) {
+  struct close_by_type c = {type, on_close};
+  uv_walk(&loop->uv, close_of_type, &c);
+}
+
+/* The loop's own handles (idle, check, prepare) are part of it: nothing to free. */
 static void close_leftover(uv_handle_t *h, void *arg) {
   (void)arg;
-  if (!uv_is_closing(h)) uv_close(h, h->type == UV_UDP ? socket_on_close : NULL);
+  if (!uv_is_closing(h)) uv_close(h, NULL);
 }
 
 /* The state is closing: close every handle and let libuv finish, calling no Lua. */
@@ -555,6 +572,7 @@ static int loop_gc(lua_State *L) {
         stderr);
   loop->closing = 1;
   HOOKS_CALL(loop, exiting);
+  HOOKS_CALL(loop, close_handles);
   uv_walk(&loop->uv, close_leftover, NULL);
   uv_run(&loop->uv, UV_RUN_DEFAULT);
   uv_loop_close(&loop->uv);

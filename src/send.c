@@ -295,18 +295,24 @@ static void check_slice(lua_State *L, send_args *a, int offset, int length) {
 static int socket_send(lua_State *L) {
   dgram_socket *s = socket_check(L, 1);
   luaL_checkstack(L, DGRAM_CALL_STACK, NULL);
-  lua_settop(L, 7);
+  lua_settop(L, 8);
   send_args a = {2, 0, 0, 0, 0, 0};
-  int offset = 3, length = 4, port = 5, address = 6, cb = 7, sliced;
+  int offset = 3, length = 4, port = 5, address = 6, cb = 7, none = 8, sliced;
   check_message(L, 2);
   if (s->connect_state == DISCONNECTED) { /* connected from the connect() call on */
     sliced = truthy(L, address) || (truthy(L, port) && !lua_isfunction(L, port));
     if (!sliced) cb = port, port = offset, address = length;
   } else {
     sliced = lua_type(L, length) == LUA_TNUMBER;
-    if (sliced && lua_isfunction(L, port)) cb = port, port = 0;
-    if (!sliced) cb = offset, port = lua_type(L, offset) == LUA_TNUMBER ? offset : length;
-    if ((port && truthy(L, port)) || truthy(L, address))
+    if (sliced && lua_isfunction(L, port)) cb = port, port = none;
+    if (!sliced) { /* send(msg[, port][, address][, callback]), each one optional */
+      int i = offset;
+      port = address = cb = none;
+      if (!lua_isfunction(L, i)) port = i++;
+      if (!lua_isfunction(L, i)) address = i++;
+      if (lua_isfunction(L, i)) cb = i;
+    }
+    if (truthy(L, port) || truthy(L, address))
       return raise_error(L, "ERR_SOCKET_DGRAM_IS_CONNECTED", "Already connected");
   }
   if (sliced)

@@ -185,9 +185,25 @@ static int signal_gc(lua_State *L) {
   return 0;
 }
 
+/* Signal handles made by a finalizer while the state closes are never finalized: closed
+ * and freed with the loop (the Ctrl-C watcher is part of the loop's record). */
+static void signal_close_one(uv_handle_t *h, void *arg) {
+  dgram_loop *loop = arg;
+  if (h->type != UV_SIGNAL || uv_is_closing(h)) return;
+  if (loop->signals != NULL && h == (uv_handle_t *)&loop->signals->interrupt)
+    uv_close(h, NULL);
+  else
+    uv_close(h, signal_free_handle);
+}
+
+static void signal_close_handles(dgram_loop *loop) {
+  uv_walk(&loop->uv, signal_close_one, loop);
+}
+
 void signal_register(lua_State *L) {
   static const loop_hooks hooks = {.run_begin = signal_interrupt_begin,
                                    .run_end = signal_interrupt_end,
+                                   .close_handles = signal_close_handles,
                                    .closing = signal_free};
   loop_add_hooks(loop_get(L), &hooks);
   static const luaL_Reg methods[] = {{"stop", signal_stop}, {NULL, NULL}};

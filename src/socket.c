@@ -353,7 +353,15 @@ static int socket_tostring(lua_State *L) {
   return 1;
 }
 
+/* A socket made by a finalizer while the state closes is never finalized: its handle is
+ * closed with the loop, and the socket marked closed. */
+static void socket_close_handles(dgram_loop *loop) {
+  loop_close_handles(loop, UV_UDP, socket_on_close);
+}
+
 void socket_register(lua_State *L) {
+  static const loop_hooks hooks = {.close_handles = socket_close_handles};
+  loop_add_hooks(loop_get(L), &hooks);
   static const luaL_Reg meta[] = {{"__tostring", socket_tostring}, {NULL, NULL}};
   static const luaL_Reg methods[] = {{"address", socket_address},
                                      {"ref", socket_ref},

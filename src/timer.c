@@ -205,7 +205,15 @@ static int timer_gc(lua_State *L) {
   return 0;
 }
 
+/* A timer made by a finalizer while the state closes is never finalized: its handle is
+ * closed and freed with the loop. */
+static void timer_close_handles(dgram_loop *loop) {
+  loop_close_handles(loop, UV_TIMER, timer_free_handle);
+}
+
 void timer_register(lua_State *L) {
+  static const loop_hooks hooks = {.close_handles = timer_close_handles};
+  loop_add_hooks(loop_get(L), &hooks);
   static const luaL_Reg methods[] = {{"ref", timer_ref},        {"unref", timer_unref},
                                      {"hasRef", timer_has_ref}, {"close", timer_clear},
                                      {"missed", timer_missed},  {NULL, NULL}};

@@ -141,7 +141,15 @@ static int watch_gc(lua_State *L) {
   return 0;
 }
 
+/* A watch made by a finalizer while the state closes is never finalized: its handle is
+ * closed and freed with the loop. */
+static void watch_close_handles(dgram_loop *loop) {
+  loop_close_handles(loop, UV_POLL, watch_free_handle);
+}
+
 void watch_register(lua_State *L) {
+  static const loop_hooks hooks = {.close_handles = watch_close_handles};
+  loop_add_hooks(loop_get(L), &hooks);
   static const luaL_Reg methods[] = {
       {"stop", watch_stop}, {"ref", watch_ref}, {"unref", watch_unref}, {NULL, NULL}};
   luaL_newmetatable(L, DGRAM_WATCH_MT);

@@ -13,12 +13,9 @@ local LAYERS = {
 }
 
 local dir = arg[1] or "src"
-local order, layer_of = {}, {}
-for l, files in ipairs(LAYERS) do
-  for _, f in ipairs(files) do
-    order[#order + 1] = f
-    layer_of[f] = l
-  end
+local order = {}
+for _, files in ipairs(LAYERS) do
+  for _, f in ipairs(files) do order[#order + 1] = f end
 end
 local rank = {}
 for i, f in ipairs(order) do rank[f] = i end
@@ -56,8 +53,8 @@ for _, f in ipairs(files) do
   local text = read(dir .. "/" .. f)
   for name, owner in pairs(defined_in) do
     if owner ~= f and rank[owner] and rank[f] and rank[owner] > rank[f] and
-      text:find("%f[%w_]" .. name .. "%s*%(") then
-      print(("layers: %s calls %s (%s), which is above it"):format(f, name, owner))
+      text:find("%f[%w_]" .. name .. "%f[^%w_]") then
+      print(("layers: %s uses %s (%s), which is above it"):format(f, name, owner))
       bad = bad + 1
     end
   end

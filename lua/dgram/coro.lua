@@ -94,6 +94,10 @@ function M.spawn(fn, ...)
 end
 
 function M.sleep(ms)
+  if ms ~= nil and type(ms) ~= "number" then -- (a function would be Node's setTimeout(fn, ms))
+    error(core.error("ERR_INVALID_ARG_TYPE",
+      ('The "ms" argument must be of type number. Received type %s'):format(type(ms))), 2)
+  end
   local co = current("dgram.sleep")
   local token = {}
   token.timer = core.setTimeout(ms, function() wake(co, token) end)

@@ -104,22 +104,27 @@ function A.blocklist(F)
       "::ffff:127.0.0.0/104" }) } })
     if not s then return end
     local id, cb = F:send_cb(function(err)
-      if not err or err.code ~= "ERR_IP_BLOCKED" then
+      -- only a send that left is a pass-through (another attack may have closed the
+      -- socket meanwhile, a udp6 socket with ipv6Only refuses IPv4 with EINVAL)
+      if not err then
         F:violation("mapped-blocklist", "a mapped block entry let a send to 127.0.0.1 through",
-          err and err.code or "sent")
+          "sent")
       end
     end)
     F:sent(id, F:call("socket:send", s.send, s, "blocked?", 9, "127.0.0.1", cb))
     return
   end
   local list, nul = {}, false
-  for i = 1, math.random(0, 6) do
-    list[i] = V.chance(0.8) and V.address() or V.any()
-    if type(list[i]) == "string" and list[i]:find("\0", 1, true) then nul = true end
+  for i = 1, math.random(0, 6) do list[i] = V.chance(0.8) and V.address() or V.any() end
+  for _, entry in ipairs(list) do -- (an array ends at its first nil, as the core reads it)
+    if type(entry) == "string" and entry:find("\0", 1, true) then nul = true end
   end
   local key = V.pick({ "receiveBlockList", "sendBlockList" })
-  local s = F:socket(nil, { [key] = V.chance(0.9) and list or V.any() })
-  if s and nul then F:violation("nul-address", "a block list entry with NUL was accepted", key) end
+  local value = V.chance(0.9) and list or V.any()
+  local s = F:socket(nil, { [key] = value })
+  if s and nul and value == list then
+    F:violation("nul-address", "a block list entry with NUL was accepted", key)
+  end
   if s then
     local id, cb = F:send_cb()
     F:sent(id, F:call("socket:send", s.send, s, "x", F:port(), V.pick(destinations), cb))
