@@ -148,6 +148,9 @@ done
       }
     }' "$tmp/rows"
 } >"$tmp/table"
+frames=200
+[ "$mode" = quick ] && frames=50
+lua5.4 bench/frame_broadcast.lua "$frames" 1000 >"$tmp/frame" 2>&1
 {
   echo "# Game server bench ($mode)"
   echo
@@ -162,6 +165,16 @@ done
     "server CPU over the bots' run; latency from an input to the first snapshot echoing it."
   echo
   cat "$tmp/table"
+  echo
+  echo "Frame broadcast (bench/frame_broadcast.lua): one snapshot to 1,000 destinations," \
+    "CPU per destination, sent from host code one by one, inside dgram.batch, and from a" \
+    "callback inside dgram.run (batch/callback near 1.0: a host's frame costs what a" \
+    "callback's does)."
+  echo
+  echo '```'
+  cat "$tmp/frame"
+  echo '```'
 } >"$out"
 cat "$tmp/table"
+cat "$tmp/frame"
 echo "bench-game: wrote $out" >&2
