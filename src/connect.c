@@ -30,26 +30,18 @@ static void connect_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, 
   socket_defer_emit(L, s, sidx, EV_CONNECT, 0);
 }
 
-static int item_port(lua_State *L, int item) {
-  lua_rawgeti(L, item, W_PORT);
-  int port = (int)lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  return port;
-}
-
-/* The connect's turn in the waiting queue has come: its address is known (W_RESULT), or
+/* The connect's turn in the waiting queue has come: its address is known (WV_RESULT), or
  * its lookup failed. */
 static void connect_waited(lua_State *L, dgram_socket *s, int sidx, int item) {
   int top = lua_gettop(L);
-  lua_rawgeti(L, item, W_CB);
+  lua_getiuservalue(L, item, WV_CB);
   int cb = lua_isnil(L, -1) ? 0 : lua_gettop(L);
-  lua_rawgeti(L, item, W_PHASE);
-  int failed = lua_tointeger(L, -1) == PHASE_FAILED;
-  lua_rawgeti(L, item, W_RESULT);
+  int failed = WAITING_ITEM(L, item)->phase == PHASE_FAILED;
+  lua_getiuservalue(L, item, WV_RESULT);
   if (failed)
     connect_fail(L, s, sidx, cb);
   else
-    connect_to(L, s, sidx, lua_tostring(L, -1), item_port(L, item), cb);
+    connect_to(L, s, sidx, lua_tostring(L, -1), WAITING_ITEM(L, item)->port, cb);
   lua_settop(L, top);
 }
 
@@ -77,16 +69,10 @@ static int socket_connect(lua_State *L) {
   if (s->connect_state != DISCONNECTED)
     return raise_error(L, "ERR_SOCKET_DGRAM_IS_CONNECTED", "Already connected");
   s->connect_state = CONNECTING; /* sends made from now on wait for it */
-  lua_createtable(L, W_FIELDS, 0);
-  lua_pushinteger(L, port);
-  lua_rawseti(L, -2, W_PORT);
+  waiting_item_new(L, &connect_op, WAIT_CONNECT, port);
   lua_pushvalue(L, 3);
-  lua_rawseti(L, -2, W_HOST);
-  if (lua_isfunction(L, 4)) lua_pushvalue(L, 4), lua_rawseti(L, -2, W_CB);
-  lua_pushinteger(L, WAIT_CONNECT);
-  lua_rawseti(L, -2, W_KIND);
-  lua_pushlightuserdata(L, (void *)&connect_op);
-  lua_rawseti(L, -2, W_OP);
+  lua_setiuservalue(L, -2, WV_HOST);
+  if (lua_isfunction(L, 4)) lua_pushvalue(L, 4), lua_setiuservalue(L, -2, WV_CB);
   int status = waiting_add(L, s, 1);
   if (status == LUA_OK && s->state == SOCK_UNBOUND)
     status = socket_bind_implicit(L, s, 1);

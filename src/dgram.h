@@ -255,19 +255,31 @@ void recv_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
  * Past it a send fails with ENOBUFS. */
 #define SEND_QUEUE_MAX 16384
 
-/* A waiting operation is a Lua table with these fields. */
-enum wait_field {
-  W_DATA = 1, /* send: the string or array of strings (a copy of the slice) */
-  W_PORT,     /* send to an address, connect: the port */
-  W_HOST,     /* the host given (nil: the default address) */
-  W_CB,       /* the callback, or nil */
-  W_KIND,     /* enum wait_kind */
-  W_PHASE,    /* enum wait_phase */
-  W_RESULT,   /* ready: the address; failed: the error */
-  W_TOKEN,    /* the resolution's token while it is looked up */
-  W_OP,       /* the waiting_op that runs it when its turn comes */
-  W_FIELDS = W_OP
+/* What an operation does when its turn in the queue comes (the item at idx): a send's or
+ * a connect's own function, so that the queue calls nothing in the files above it. */
+typedef struct waiting_op {
+  void (*ready)(lua_State *L, dgram_socket *s, int sidx, int item);
+} waiting_op;
+
+/* A waiting operation: a userdata holding this struct, its Lua values in user values. */
+typedef struct waiting_item {
+  const waiting_op *op; /* what runs it when its turn comes */
+  int kind;             /* enum wait_kind */
+  int phase;            /* enum wait_phase */
+  int port;             /* send to an address, connect: the port */
+} waiting_item;
+enum waiting_value {
+  WV_DATA = 1, /* send: the string or array of strings (a copy of the slice) */
+  WV_HOST,     /* the host given (nil: the default address) */
+  WV_CB,       /* the callback, or nil */
+  WV_RESULT,   /* ready: the address; failed: the error */
+  WV_TOKEN,    /* the resolution's token while it is looked up */
+  WV_COUNT = WV_TOKEN
 };
+/* Pushes a new operation, its Lua values nil. */
+waiting_item *waiting_item_new(lua_State *L, const waiting_op *op, int kind, int port);
+#define WAITING_ITEM(L, idx) ((waiting_item *)lua_touserdata((L), (idx)))
+
 enum wait_kind { WAIT_SEND, WAIT_SEND_CONNECTED, WAIT_CONNECT };
 enum wait_phase { PHASE_BIND, PHASE_LOOKUP, PHASE_READY, PHASE_FAILED, PHASE_DEAD };
 
@@ -287,12 +299,6 @@ void waiting_bound(lua_State *L, dgram_socket *s, int sidx);
  * Each one with a callback gets the error later. Returns whether the error reached a
  * callback and every operation had one (an implicit bind need not emit it then). */
 int waiting_drop(lua_State *L, dgram_socket *s, int sidx, int err, int closing);
-/* What an operation does when its turn in the queue comes (the item at idx): a send's or
- * a connect's own function, kept in the item (W_OP, a light userdata pointing at a
- * static waiting_op), so that the queue calls nothing in the files above it. */
-typedef struct waiting_op {
-  void (*ready)(lua_State *L, dgram_socket *s, int sidx, int item);
-} waiting_op;
 
 /* ---- under every send path (transmit.c) ------------------------------------------ */
 

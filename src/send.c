@@ -113,37 +113,33 @@ static void send_now(lua_State *L, dgram_socket *s, int sidx, const send_args *a
 static void send_waited(lua_State *L, dgram_socket *s, int sidx, int item);
 static const waiting_op send_op = {send_waited};
 
-/* Packs a send into an operation of the waiting queue (W_* fields). */
+/* Packs a send into an operation of the waiting queue. */
 static void send_pack(lua_State *L, dgram_socket *s, const send_args *a) {
-  lua_createtable(L, W_FIELDS, 0);
+  waiting_item_new(L, &send_op,
+                   s->connect_state == DISCONNECTED ? WAIT_SEND : WAIT_SEND_CONNECTED,
+                   a->port);
   size_t len;
   const char *p = lua_tolstring(L, a->data, &len);
   if (p != NULL && (a->off != 0 || a->len != len) && a->len <= UDP_PAYLOAD_MAX)
     lua_pushlstring(L, p + a->off, a->len);
   else /* a slice too long to send is no shorter whole: no copy, the same EMSGSIZE */
     push_data_copy(L, a->data);
-  lua_rawseti(L, -2, W_DATA);
-  lua_pushinteger(L, a->port);
-  lua_rawseti(L, -2, W_PORT);
-  if (a->host) lua_pushvalue(L, a->host), lua_rawseti(L, -2, W_HOST);
-  if (a->cb) lua_pushvalue(L, a->cb), lua_rawseti(L, -2, W_CB);
-  lua_pushinteger(L, s->connect_state == DISCONNECTED ? WAIT_SEND : WAIT_SEND_CONNECTED);
-  lua_rawseti(L, -2, W_KIND);
-  lua_pushlightuserdata(L, (void *)&send_op);
-  lua_rawseti(L, -2, W_OP);
+  lua_setiuservalue(L, -2, WV_DATA);
+  if (a->host) lua_pushvalue(L, a->host), lua_setiuservalue(L, -2, WV_HOST);
+  if (a->cb) lua_pushvalue(L, a->cb), lua_setiuservalue(L, -2, WV_CB);
 }
 
-/* Pushes the packed send's values and points `a` at them. */
+/* Pushes the packed send's values (data, host, callback) and points `a` at them. */
 static void send_unpack(lua_State *L, int idx, send_args *a) {
   int base = lua_gettop(L);
-  for (int i = W_DATA; i <= W_CB; i++)
-    lua_rawgeti(L, idx, i);
-  a->data = base + W_DATA;
+  for (int v = WV_DATA; v <= WV_CB; v++)
+    lua_getiuservalue(L, idx, v);
+  a->data = base + WV_DATA;
   a->off = 0;
   a->len = lua_type(L, a->data) == LUA_TSTRING ? lua_rawlen(L, a->data) : 0;
-  a->port = (int)lua_tointeger(L, base + W_PORT);
-  a->host = lua_isnil(L, base + W_HOST) ? 0 : base + W_HOST;
-  a->cb = lua_isnil(L, base + W_CB) ? 0 : base + W_CB;
+  a->port = WAITING_ITEM(L, idx)->port;
+  a->host = lua_isnil(L, base + WV_HOST) ? 0 : base + WV_HOST;
+  a->cb = lua_isnil(L, base + WV_CB) ? 0 : base + WV_CB;
 }
 
 /* A destination that is no address of the socket's family: "send EINVAL host:port". */
@@ -154,16 +150,14 @@ static void send_fail_to(lua_State *L, dgram_socket *s, int sidx, int cb, int rc
   send_fail(L, s, sidx, cb);
 }
 
-/* A send's turn in the waiting queue has come: its address is known (W_RESULT), or its
+/* A send's turn in the waiting queue has come: its address is known (WV_RESULT), or its
  * lookup failed, or it waited for a connect. */
 static void send_waited(lua_State *L, dgram_socket *s, int sidx, int item) {
   send_args a;
   send_unpack(L, item, &a);
-  lua_rawgeti(L, item, W_PHASE);
-  int failed = lua_tointeger(L, -1) == PHASE_FAILED;
-  lua_rawgeti(L, item, W_KIND);
-  int connected = lua_tointeger(L, -1) == WAIT_SEND_CONNECTED;
-  lua_rawgeti(L, item, W_RESULT);
+  int failed = WAITING_ITEM(L, item)->phase == PHASE_FAILED;
+  int connected = WAITING_ITEM(L, item)->kind == WAIT_SEND_CONNECTED;
+  lua_getiuservalue(L, item, WV_RESULT);
   int result = lua_gettop(L);
   if (failed) {
     lua_pushvalue(L, result);

@@ -40,21 +40,18 @@ static int queue_shift(lua_State *L, dgram_socket *s, int sidx, int q) {
   return lua_gettop(L);
 }
 
-static int item_int(lua_State *L, int item, int field) {
-  lua_rawgeti(L, item, field);
-  int v = (int)lua_tointeger(L, -1);
-  lua_pop(L, 1);
-  return v;
-}
-
-static void item_set_int(lua_State *L, int item, int field, int v) {
-  lua_pushinteger(L, v);
-  lua_rawseti(L, item, field);
+waiting_item *waiting_item_new(lua_State *L, const waiting_op *op, int kind, int port) {
+  waiting_item *w = lua_newuserdatauv(L, sizeof *w, WV_COUNT);
+  w->op = op;
+  w->kind = kind;
+  w->phase = PHASE_BIND;
+  w->port = port;
+  return w;
 }
 
 static size_t item_bytes(lua_State *L, int item) {
   size_t bytes = 0;
-  if (lua_rawgeti(L, item, W_DATA) == LUA_TSTRING) {
+  if (lua_getiuservalue(L, item, WV_DATA) == LUA_TSTRING) {
     bytes = lua_rawlen(L, -1);
   } else if (lua_istable(L, -1)) {
     lua_Integer n = (lua_Integer)lua_rawlen(L, -1);
@@ -70,7 +67,7 @@ static size_t item_bytes(lua_State *L, int item) {
 
 /* The operation leaves the queue's counts (it is going, or dropped). */
 static void item_uncount(lua_State *L, dgram_socket *s, int item) {
-  if (item_int(L, item, W_KIND) == WAIT_CONNECT) return;
+  if (WAITING_ITEM(L, item)->kind == WAIT_CONNECT) return;
   s->wait.sends--;
   s->wait.bytes -= item_bytes(L, item);
 }
@@ -78,13 +75,13 @@ static void item_uncount(lua_State *L, dgram_socket *s, int item) {
 /* The operation will not go: its lookup is given up, and a connect leaves the socket
  * unconnected. */
 static void item_abandon(lua_State *L, dgram_socket *s, int item) {
-  if (item_int(L, item, W_PHASE) == PHASE_DEAD) return;
+  if (WAITING_ITEM(L, item)->phase == PHASE_DEAD) return;
   item_uncount(L, s, item);
-  if (item_int(L, item, W_KIND) == WAIT_CONNECT) s->connect_state = DISCONNECTED;
-  lua_rawgeti(L, item, W_TOKEN);
+  if (WAITING_ITEM(L, item)->kind == WAIT_CONNECT) s->connect_state = DISCONNECTED;
+  lua_getiuservalue(L, item, WV_TOKEN);
   resolve_cancel(L, lua_gettop(L));
   lua_pop(L, 1);
-  item_set_int(L, item, W_PHASE, PHASE_DEAD);
+  WAITING_ITEM(L, item)->phase = PHASE_DEAD;
 }
 
 /* ---- going in order ---------------------------------------------------------------- */
@@ -95,20 +92,17 @@ static void waiting_pump(lua_State *L, dgram_socket *s, int sidx) {
   push_queue(L, sidx);
   int q = lua_gettop(L);
   while (waiting_any(s) && s->state == SOCK_BOUND) {
-    if (lua_rawgeti(L, q, s->wait.head + 1) != LUA_TTABLE) { /* still being queued */
+    if (lua_rawgeti(L, q, s->wait.head + 1) != LUA_TUSERDATA) { /* still being queued */
       lua_pop(L, 1);
       break;
     }
-    int phase = item_int(L, lua_gettop(L), W_PHASE);
+    int phase = WAITING_ITEM(L, lua_gettop(L))->phase;
     lua_pop(L, 1);
     if (phase == PHASE_BIND || phase == PHASE_LOOKUP) break;
     int item = queue_shift(L, s, sidx, q);
     if (phase != PHASE_DEAD) {
       item_uncount(L, s, item);
-      lua_rawgeti(L, item, W_OP);
-      const waiting_op *op = lua_touserdata(L, -1);
-      lua_pop(L, 1);
-      op->ready(L, s, sidx, item);
+      WAITING_ITEM(L, item)->op->ready(L, s, sidx, item);
     }
     lua_settop(L, q);
   }
@@ -118,12 +112,12 @@ static void waiting_pump(lua_State *L, dgram_socket *s, int sidx) {
 /* A lookup answered (the address, or an error, on the stack top) for the operation at
  * item, unless it was dropped meanwhile. */
 static void waiting_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, int item) {
-  if (item_int(L, item, W_PHASE) != PHASE_LOOKUP) return;
+  if (WAITING_ITEM(L, item)->phase != PHASE_LOOKUP) return;
   lua_pushvalue(L, -1);
-  lua_rawseti(L, item, W_RESULT);
+  lua_setiuservalue(L, item, WV_RESULT);
   lua_pushnil(L);
-  lua_rawseti(L, item, W_TOKEN);
-  item_set_int(L, item, W_PHASE, ok ? PHASE_READY : PHASE_FAILED);
+  lua_setiuservalue(L, item, WV_TOKEN);
+  WAITING_ITEM(L, item)->phase = ok ? PHASE_READY : PHASE_FAILED;
   waiting_pump(L, s, sidx);
 }
 
@@ -132,12 +126,12 @@ static void waiting_resolved(lua_State *L, dgram_socket *s, int sidx, int ok, in
  * any address with a `lookup` option, is looked up. Returns LUA_OK, or the status of an
  * error the lookup raised (pushed; the operation is abandoned). */
 static int item_start(lua_State *L, dgram_socket *s, int sidx, int item) {
-  int kind = item_int(L, item, W_KIND);
+  int kind = WAITING_ITEM(L, item)->kind;
   if (kind == WAIT_SEND_CONNECTED) {
-    item_set_int(L, item, W_PHASE, PHASE_READY);
+    WAITING_ITEM(L, item)->phase = PHASE_READY;
     return LUA_OK;
   }
-  lua_rawgeti(L, item, W_HOST);
+  lua_getiuservalue(L, item, WV_HOST);
   const char *host = lua_tostring(L, -1);
   if (host == NULL || *host == '\0') {
     lua_pop(L, 1);
@@ -145,11 +139,11 @@ static int item_start(lua_State *L, dgram_socket *s, int sidx, int item) {
   }
   int host_idx = lua_gettop(L);
   if (kind == WAIT_SEND && !resolve_needed(s, lua_tostring(L, host_idx))) {
-    lua_rawseti(L, item, W_RESULT);
-    item_set_int(L, item, W_PHASE, PHASE_READY);
+    lua_setiuservalue(L, item, WV_RESULT);
+    WAITING_ITEM(L, item)->phase = PHASE_READY;
     return LUA_OK;
   }
-  item_set_int(L, item, W_PHASE, PHASE_LOOKUP);
+  WAITING_ITEM(L, item)->phase = PHASE_LOOKUP;
   if (!resolve_needed(s, lua_tostring(L, host_idx))) {
     resolve_later(L, s, sidx, host_idx, waiting_resolved, item);
   } else {
@@ -161,10 +155,10 @@ static int item_start(lua_State *L, dgram_socket *s, int sidx, int item) {
     }
   }
   /* The token; the lookup may have closed the socket, dropping the operation. */
-  if (item_int(L, item, W_PHASE) == PHASE_DEAD)
+  if (WAITING_ITEM(L, item)->phase == PHASE_DEAD)
     resolve_cancel(L, lua_gettop(L));
   else
-    lua_rawseti(L, item, W_TOKEN);
+    lua_setiuservalue(L, item, WV_TOKEN);
   lua_settop(L, host_idx - 1);
   return LUA_OK;
 }
@@ -179,9 +173,9 @@ static void closed_while_added(lua_State *L, dgram_socket *s, int sidx, int item
     lua_rawseti(L, -2, at);
     lua_pop(L, 1);
   }
-  int kind = item_int(L, item, W_KIND);
+  int kind = WAITING_ITEM(L, item)->kind;
   item_abandon(L, s, item);
-  if (kind != WAIT_CONNECT && lua_rawgeti(L, item, W_CB) != LUA_TNIL) {
+  if (kind != WAIT_CONNECT && lua_getiuservalue(L, item, WV_CB) != LUA_TNIL) {
     push_not_running(L);
     socket_fail(L, s, sidx, lua_gettop(L) - 1);
   }
@@ -190,8 +184,8 @@ static void closed_while_added(lua_State *L, dgram_socket *s, int sidx, int item
 
 int waiting_add(lua_State *L, dgram_socket *s, int sidx) {
   int item = lua_gettop(L);
-  item_set_int(L, item, W_PHASE, PHASE_BIND);
-  if (item_int(L, item, W_KIND) != WAIT_CONNECT) {
+  WAITING_ITEM(L, item)->phase = PHASE_BIND;
+  if (WAITING_ITEM(L, item)->kind != WAIT_CONNECT) {
     s->wait.sends++;
     s->wait.bytes += item_bytes(L, item);
   }
@@ -228,7 +222,7 @@ static int start_waiting(lua_State *L, dgram_socket *s, int sidx) {
   for (int i = s->wait.head + 1; i <= s->wait.tail && s->state == SOCK_BOUND; i++) {
     lua_rawgeti(L, q, i);
     int item = lua_gettop(L);
-    if (lua_istable(L, item) && item_int(L, item, W_PHASE) == PHASE_BIND) {
+    if (lua_isuserdata(L, item) && WAITING_ITEM(L, item)->phase == PHASE_BIND) {
       int status = item_start(L, s, sidx, item);
       if (status != LUA_OK) {
         lua_replace(L, q);
@@ -270,12 +264,12 @@ int waiting_drop(lua_State *L, dgram_socket *s, int sidx, int err, int closing) 
   int q = lua_gettop(L);
   while (waiting_any(s)) {
     int item = queue_shift(L, s, sidx, q);
-    if (lua_istable(L, item) && item_int(L, item, W_PHASE) != PHASE_DEAD) {
-      int kind = item_int(L, item, W_KIND);
+    if (lua_isuserdata(L, item) && WAITING_ITEM(L, item)->phase != PHASE_DEAD) {
+      int kind = WAITING_ITEM(L, item)->kind;
       item_abandon(L, s, item);
       if (kind != WAIT_CONNECT) s->stats.send_errors++;
       if (err != 0 && !(closing && kind == WAIT_CONNECT)) {
-        if (lua_rawgeti(L, item, W_CB) != LUA_TNIL) {
+        if (lua_getiuservalue(L, item, WV_CB) != LUA_TNIL) {
           lua_pushvalue(L, err);
           socket_fail(L, s, sidx, lua_gettop(L) - 1);
           told++;
