@@ -68,4 +68,6 @@ fi
 ulimit -n 4096 2>/dev/null || true # 1,000 sockets and then some
 export LUA_PATH='./lua/?.lua;./lua/?/init.lua;./bench/peers/?.lua;./?.lua;;'
 export LUA_CPATH='./build/?.so;./build/bench/?.so;;'
-exec lua5.4 bench/driver.lua "$mode"
+lua5.4 bench/driver.lua "$mode" || exit $?
+# The pictures of a full run's table (README shows them beside it).
+case $mode in full | report) lua5.4 bench/svg.lua bench/RESULTS.md bench/results.svg ;; esac
