@@ -170,7 +170,7 @@ release-check: deps
 	$(BUSTED) spec/rockspec_spec.lua spec/install_spec.lua
 
 install: deps
-	luarocks make --lua-version=5.4 rockspecs/dgram-scm-1.rockspec
+	luarocks make --lua-version=5.4 dgram-scm-1.rockspec
 
 bench: deps
 	@$(MAKE) --no-print-directory all

@@ -2,7 +2,7 @@
 -- version is the module's own (src/module.c), the files they install exist.
 local H = require("helper")
 
-local ROCKSPECS = { "rockspecs/dgram-scm-1.rockspec", "rockspecs/dgram-0.2.0-1.rockspec" }
+local ROCKSPECS = { "dgram-scm-1.rockspec", "rockspecs/dgram-0.2.0-1.rockspec" }
 
 local function load_rockspec(path)
   local env = {}
