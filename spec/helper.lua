@@ -362,24 +362,15 @@ H.FORGOTTEN_RUN_HINT = "dgram: the script ended with work waiting (sends, binds,
 package.loaded.helper = H
 require("helper_net")
 
-
 -- Runs `script` (Lua source) in a child lua5.4 with this process's LUA_PATH, LUA_CPATH
 -- and sanitizer preload, after `shell` (e.g. "ulimit -n 64") in its shell; returns what
 -- it printed (stdout and stderr) and its exit status.
 function H.lua_child(script, shell)
-  local path = os.tmpname()
-  local f = assert(io.open(path, "w"))
-  f:write(script)
-  f:close()
-  local preload = os.getenv("LD_PRELOAD") or ""
-  local inner = ("%s; exec env LD_PRELOAD='%s' %s %s"):format(shell or "true", preload,
-    os.getenv("LUA") or "lua5.4", path)
-  local p = assert(io.popen("env -u LD_PRELOAD sh -c \"" .. inner .. "\" 2>&1; echo \"exit=$?\""))
-  local out = p:read("a")
-  p:close()
-  os.remove(path)
-  local status = tonumber(out:match("exit=(%d+)%s*$"))
-  return (out:gsub("exit=%d+%s*$", "")), status
+  local dir = H.child_dir(script)
+  local out, status = H.sh(("%s; exec env %s%s %s"):format(shell or "true", H.child_env(),
+    os.getenv("LUA") or "lua5.4", H.shell_quote(dir .. "/child.lua")))
+  H.remove_dir(dir)
+  return out, status
 end
 
 return H
