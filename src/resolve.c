@@ -169,8 +169,8 @@ static int lookup_call(lua_State *L, dgram_socket *s, int host_idx, resolve_cb c
   return status;
 }
 
-int resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
-                  int extra) {
+/* The request's Lua side, {socket, host, extra}, kept in the registry: its ref. */
+static int ref_request(lua_State *L, int sidx, int host_idx, int extra) {
   lua_createtable(L, 3, 0);
   lua_pushvalue(L, sidx);
   lua_rawseti(L, -2, 1);
@@ -178,7 +178,12 @@ int resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve
   lua_rawseti(L, -2, 2);
   lua_pushvalue(L, extra);
   lua_rawseti(L, -2, 3);
-  int ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  return luaL_ref(L, LUA_REGISTRYINDEX);
+}
+
+int resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
+                  int extra) {
+  int ref = ref_request(L, sidx, host_idx, extra);
   if (s->has_lookup) {
     socket_handlers(L, sidx, 0);
     int status = lookup_call(L, s, host_idx, cb, ref);
@@ -214,14 +219,7 @@ int resolve_start(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve
 /* The answer for a literal that needs no resolver, on a later turn like any other. */
 void resolve_later(lua_State *L, dgram_socket *s, int sidx, int host_idx, resolve_cb cb,
                    int extra) {
-  lua_createtable(L, 3, 0);
-  lua_pushvalue(L, sidx);
-  lua_rawseti(L, -2, 1);
-  lua_pushvalue(L, host_idx);
-  lua_rawseti(L, -2, 2);
-  lua_pushvalue(L, extra);
-  lua_rawseti(L, -2, 3);
-  push_lookup_state(L, s, cb, luaL_ref(L, LUA_REGISTRYINDEX));
+  push_lookup_state(L, s, cb, ref_request(L, sidx, host_idx, extra));
   lua_pushvalue(L, host_idx);
   lookup_defer(L, -2, 1);
 }
