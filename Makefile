@@ -36,7 +36,7 @@ all: build-deps $(SO)
 # Debian packages per target (tools/deps.sh installs what is missing): `make` and `make
 # demo` need the build's alone (tools/deps.sh --build), `make test` the test tools and
 # TEST_PKGS too. README.md names the same packages (spec/readme_packages_spec.lua).
-TEST_PKGS  = iproute2 nodejs strace lua-luv nftables
+TEST_PKGS  = iproute2 nodejs strace lua-luv nftables valgrind
 build-deps:
 	@sh tools/deps.sh --build
 deps:
@@ -148,7 +148,6 @@ asan: deps
 	@DGRAM_CPATH=./$(BUILD)/asan/?.so DGRAM_ASAN=1 sh spec/run.sh
 
 valgrind: deps
-	@sh tools/deps.sh valgrind
 	@$(MAKE) --no-print-directory all
 	@DGRAM_VALGRIND=1 sh spec/run.sh
 

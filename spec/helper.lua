@@ -363,12 +363,13 @@ package.loaded.helper = H
 require("helper_net")
 
 -- Runs `script` (Lua source) in a child lua5.4 with this process's LUA_PATH, LUA_CPATH
--- and sanitizer preload, after `shell` (e.g. "ulimit -n 64") in its shell; returns what
--- it printed (stdout and stderr) and its exit status.
-function H.lua_child(script, shell)
+-- and sanitizer preload, after `shell` (e.g. "ulimit -n 64") in its shell, behind the
+-- command `prefix` (e.g. valgrind's) if given; returns what it printed (stdout and
+-- stderr) and its exit status.
+function H.lua_child(script, shell, prefix)
   local dir = H.child_dir(script)
-  local out, status = H.sh(("%s; exec env %s%s %s"):format(shell or "true", H.child_env(),
-    os.getenv("LUA") or "lua5.4", H.shell_quote(dir .. "/child.lua")))
+  local out, status = H.sh(("%s; exec env %s%s%s %s"):format(shell or "true", H.child_env(),
+    prefix or "", os.getenv("LUA") or "lua5.4", H.shell_quote(dir .. "/child.lua")))
   H.remove_dir(dir)
   return out, status
 end

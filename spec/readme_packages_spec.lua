@@ -63,7 +63,7 @@ describe("README.md's package list", function()
         assert.equals(pkg, named, "make " .. target .. " installs " .. pkg)
       end
     end
-    assert.is_true(seen >= 2, "no target installs a package of its own")
+    assert.is_true(seen >= 1, "no target installs a package of its own")
   end)
 
   it("is all make and make demo check: they depend on build-deps alone", function()

@@ -111,12 +111,12 @@ static size_t merge_ranges(block_range *r, size_t n) {
   return out;
 }
 
-/* Reads opts[name], an array of strings; NULL when absent or empty. */
+/* Reads opts[name], an array of strings, and pushes its list, or nil when absent or
+ * empty; returns the list or NULL. The list is a userdata the socket keeps as a user
+ * value: the collector frees it, also when the socket's own __gc never runs (a finalizer
+ * that fails, at a full stack, is skipped). */
 struct blocklist *blocklist_check(lua_State *L, int opts, const char *name) {
-  if (lua_getfield(L, opts, name) == LUA_TNIL) {
-    lua_pop(L, 1);
-    return NULL;
-  }
+  if (lua_getfield(L, opts, name) == LUA_TNIL) return NULL;
   if (!lua_istable(L, -1))
     raise_error(L, "ERR_INVALID_ARG_TYPE",
                 "The \"options.%s\" property must be an array of addresses. Received %s",
@@ -124,9 +124,9 @@ struct blocklist *blocklist_check(lua_State *L, int opts, const char *name) {
   size_t n = (size_t)lua_rawlen(L, -1);
   if (n == 0) {
     lua_pop(L, 1);
+    lua_pushnil(L);
     return NULL;
   }
-  /* A userdata owns the memory while parsing, so a raised error cannot leak it. */
   struct blocklist *b = lua_newuserdatauv(L, sizeof *b + n * sizeof b->ranges[0], 0);
   for (size_t i = 0; i < n; i++) {
     size_t len;
@@ -140,11 +140,8 @@ struct blocklist *blocklist_check(lua_State *L, int opts, const char *name) {
     lua_pop(L, 1);
   }
   b->n = merge_ranges(b->ranges, n);
-  struct blocklist *copy = malloc(sizeof *b + b->n * sizeof b->ranges[0]);
-  if (copy == NULL) luaL_error(L, "dgram: out of memory");
-  memcpy(copy, b, sizeof *b + b->n * sizeof b->ranges[0]);
-  lua_pop(L, 2);
-  return copy;
+  lua_remove(L, -2);
+  return b;
 }
 
 int blocklist_match(const struct blocklist *b, const struct sockaddr *sa) {
@@ -158,10 +155,6 @@ int blocklist_match(const struct blocklist *b, const struct sockaddr *sa) {
       hi = mid;
   }
   return lo > 0 && u128_cmp(v, b->ranges[lo - 1].last) <= 0;
-}
-
-void blocklist_free(struct blocklist *b) {
-  free(b);
 }
 
 void push_blocked_error(lua_State *L, const struct sockaddr *sa) {

@@ -170,7 +170,7 @@ enum socket_state { SOCK_UNBOUND, SOCK_BINDING, SOCK_BOUND, SOCK_CLOSED };
 enum connect_state { DISCONNECTED, CONNECTING, CONNECTED };
 
 /* Socket userdata user values. */
-enum { UV_HANDLERS = 1, UV_MESSAGE, UV_PEER, UV_COUNT_ };
+enum { UV_HANDLERS = 1, UV_MESSAGE, UV_PEER, UV_RECV_BLOCK, UV_SEND_BLOCK, UV_COUNT_ };
 #define SOCKET_NUSERVALUES (UV_COUNT_ - 1)
 
 struct dgram_socket {
@@ -332,7 +332,6 @@ int batch_add(lua_State *L, dgram_socket *s, int sidx, int data, const uv_buf_t 
 
 struct blocklist *blocklist_check(lua_State *L, int opts, const char *name);
 int blocklist_match(const struct blocklist *b, const struct sockaddr *sa);
-void blocklist_free(struct blocklist *b);
 /* Pushes the ERR_IP_BLOCKED error for a blocked destination. */
 void push_blocked_error(lua_State *L, const struct sockaddr *sa);
 

@@ -34,21 +34,19 @@ static int socket_toclose(lua_State *L) {
   return 0;
 }
 
-/* Collected (never bound, or closed) or the state is closing: free without Lua. */
+/* Collected (never bound, or closed) or the state is closing: free without Lua. Once the
+ * loop's __gc has run, the loop closed and freed the handle itself (socket.c). */
 static int socket_gc(lua_State *L) {
   dgram_socket *s = lua_touserdata(L, 1);
-  if (s->handle != NULL) {
+  if (s->handle != NULL && !s->loop->closing) {
     batch_send_now(s->loop,
                    s); /* the state is closing: a batch keeps s alive till then */
     s->handle->data = NULL;
     if (!uv_is_closing((uv_handle_t *)s->handle))
       uv_close((uv_handle_t *)s->handle, socket_on_close);
-    s->handle = NULL;
   }
+  s->handle = NULL;
   s->state = SOCK_CLOSED;
-  blocklist_free(s->recv_block);
-  blocklist_free(s->send_block);
-  s->recv_block = s->send_block = NULL;
   return 0;
 }
 
@@ -106,7 +104,9 @@ static void socket_options(lua_State *L, dgram_socket *s, int sidx, int opts) {
     lua_pop(L, 1);
   }
   s->recv_block = blocklist_check(L, opts, "receiveBlockList");
+  lua_setiuservalue(L, sidx, UV_RECV_BLOCK);
   s->send_block = blocklist_check(L, opts, "sendBlockList");
+  lua_setiuservalue(L, sidx, UV_SEND_BLOCK);
 }
 
 /* core.createSocket(type | options) */

@@ -23,6 +23,10 @@ dgram_socket *socket_check(lua_State *L, int idx) {
         L, "ERR_INVALID_ARG_TYPE",
         "The socket method was called on %s, not a dgram socket (use a colon: s:send)",
         type_name(L, idx));
+  if (s->loop->closing) { /* the loop closed and freed its handle (socket_close_handles) */
+    s->handle = NULL;
+    s->state = SOCK_CLOSED;
+  }
   return s;
 }
 
@@ -353,10 +357,16 @@ static int socket_tostring(lua_State *L) {
   return 1;
 }
 
-/* A socket made by a finalizer while the state closes is never finalized: its handle is
- * closed with the loop, and the socket marked closed. */
+static void socket_free_handle(uv_handle_t *h) {
+  free(h);
+}
+
+/* The state is closing: every socket handle left is closed and freed with the loop,
+ * without touching its socket. A socket made by a finalizer then is never finalized, and
+ * one whose __gc failed (a finalizer at a full stack is skipped, with a warning) is
+ * already freed: socket_check marks a socket closed once its loop is. */
 static void socket_close_handles(dgram_loop *loop) {
-  loop_close_handles(loop, UV_UDP, socket_on_close);
+  loop_close_handles(loop, UV_UDP, socket_free_handle);
 }
 
 void socket_register(lua_State *L) {

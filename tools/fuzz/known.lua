@@ -4,12 +4,7 @@
 -- Remove an entry once its bug is fixed.
 return {
   -- Attack kinds that crash or hang the process, or strand callbacks, today.
-  disabled = {
-    "deep-stack", -- a heap-use-after-free in socket_on_close from loop_gc, reached by a GC
-                  --   in the middle of the run after ~100 s of this kind alone:
-                  --   sh tools/netns.sh --asan lua5.4 tools/fuzz.lua --only deep-stack
-                  --   --calls 30000 --seconds 100 --seed 777 (under investigation)
-  },
+  disabled = {},
   -- Invariants (the [check] of a violation) that are not bugs, printed, not failing.
   known = {
     "send-error-object", -- a custom lookup's own error value (cb("text")) reaches the send's
