@@ -223,6 +223,41 @@ describe("socket:recv", function()
     assert.same({ "2", "3" }, heard)
   end)
 
+  it("adds no listener: listenerCount and eventNames stay as the script left them",
+    function()
+      local server, port = H.bound("udp4")
+      local counts
+      dgram.spawn(function()
+        server:recv(2000 * H.scale)
+        counts = { server:listenerCount("message"), server:listenerCount("close"),
+          #server:eventNames() }
+        server:close()
+      end)
+      dgram.spawn(send_all, port, { "x" })
+      H.run()
+      assert.same({ 0, 0, 0 }, counts)
+    end)
+
+  it("keeps receiving and is woken by the close after removeAllListeners()", function()
+    local server, port = H.bound("udp4")
+    local got, err
+    dgram.spawn(function()
+      got = server:recv() -- no timeout: only a datagram or the close can end it
+      err = select(2, server:recv())
+    end)
+    dgram.setTimeout(20, function()
+      server:removeAllListeners()
+      dgram.spawn(send_all, port, { "still heard" })
+      dgram.setTimeout(50, function()
+        server:removeAllListeners("close")
+        server:close()
+      end)
+    end)
+    H.run(3000)
+    assert.equals("still heard", got)
+    assert.equals("ERR_SOCKET_DGRAM_NOT_RUNNING", err and err.code)
+  end)
+
   it("with several coroutines waiting, each datagram goes to the one waiting longest",
     function()
       local server, port = H.bound("udp4")

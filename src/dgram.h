@@ -170,7 +170,15 @@ enum socket_state { SOCK_UNBOUND, SOCK_BINDING, SOCK_BOUND, SOCK_CLOSED };
 enum connect_state { DISCONNECTED, CONNECTING, CONNECTED };
 
 /* Socket userdata user values. */
-enum { UV_HANDLERS = 1, UV_MESSAGE, UV_PEER, UV_RECV_BLOCK, UV_SEND_BLOCK, UV_COUNT_ };
+enum {
+  UV_HANDLERS = 1,
+  UV_MESSAGE,
+  UV_PEER,
+  UV_RECV_BLOCK,
+  UV_SEND_BLOCK,
+  UV_TAP,
+  UV_COUNT_
+};
 #define SOCKET_NUSERVALUES (UV_COUNT_ - 1)
 
 struct dgram_socket {
@@ -188,6 +196,7 @@ struct dgram_socket {
   unsigned has_lookup : 1;         /* the lookup option replaces the resolver */
   unsigned once_events : EV_COUNT; /* handlers that are one-time listeners, by event */
   unsigned emitter_owns : 1; /* the wrapper's EventEmitter keeps the listeners now */
+  unsigned tapped : 1;       /* a tap (user value UV_TAP) sees datagrams and 'close' */
   unsigned drained_turn;     /* the loop turn in which a short read emptied the socket */
   struct {
     uint64_t received, sent, send_errors; /* socket:stats() */
@@ -224,6 +233,9 @@ void socket_push(lua_State *L, dgram_socket *s);
 void socket_on_close(uv_handle_t *h);
 /* Emits `ev` with the nargs values on the stack top (popped); the socket is at sidx. */
 void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs);
+/* Calls the socket's tap, if it has one, with the nargs values on the stack top (left
+ * there): tap(msg, rinfo) for a datagram, tap() for 'close'. */
+void socket_call_tap(lua_State *L, dgram_socket *s, int sidx, int nargs);
 /* Queues `ev` for a later loop turn; pops nargs (0..2) values. */
 void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs);
 /* Reports a failure later: the error (stack top, popped) to the callback at cb, or as

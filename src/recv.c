@@ -99,10 +99,20 @@ void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sock
     recv_error(L, s, sidx, UV_EMSGSIZE); /* never deliver a cut datagram as whole */
   } else {
     s->stats.received++;
-    if (lua_getiuservalue(L, sidx, UV_MESSAGE) != LUA_TNIL) {
+    int tapped = s->tapped, listened = lua_getiuservalue(L, sidx, UV_MESSAGE) != LUA_TNIL;
+    if (listened || tapped) {
       lua_pushlstring(L, buf->base, (size_t)n);
       push_rinfo(L, s, sidx, a, n);
-      loop_call(L, s->loop, 2); /* deferred to the next run if the loop is stopping */
+      if (tapped) { /* handler, msg, rinfo -> msg, rinfo, handler, msg, rinfo */
+        lua_pushvalue(L, -2);
+        lua_pushvalue(L, -2);
+        lua_rotate(L, -5, 2);
+      }
+      if (listened)
+        loop_call(L, s->loop, 2); /* deferred to the next run if the loop is stopping */
+      else
+        lua_pop(L, 3);
+      if (tapped) socket_call_tap(L, s, sidx, 2); /* after the listener */
     }
   }
   lua_settop(L, sidx - 1);

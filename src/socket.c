@@ -23,7 +23,7 @@ dgram_socket *socket_check(lua_State *L, int idx) {
         L, "ERR_INVALID_ARG_TYPE",
         "The socket method was called on %s, not a dgram socket (use a colon: s:send)",
         type_name(L, idx));
-  if (s->loop->closing) { /* the loop closed and freed its handle (socket_close_handles) */
+  if (s->loop->closing) { /* the loop closed and freed its handle: see below */
     s->handle = NULL;
     s->state = SOCK_CLOSED;
   }
@@ -101,12 +101,23 @@ static void push_handler(lua_State *L, int sidx, int ev) {
 
 static void set_handler(lua_State *L, int sidx, int ev);
 
+/* The tap is the coroutine style's own way to hear of datagrams and of the close
+ * (coro.lua): no listener, so removeAllListeners() cannot strand a coroutine in recv. */
+void socket_call_tap(lua_State *L, dgram_socket *s, int sidx, int nargs) {
+  if (!s->tapped) return;
+  lua_getiuservalue(L, sidx, UV_TAP);
+  for (int i = 0; i < nargs; i++)
+    lua_pushvalue(L, -1 - nargs);
+  loop_call(L, s->loop, nargs);
+}
+
 void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs) {
   if (s->state == SOCK_CLOSED &&
       ev != EV_CLOSE) { /* closed by the script: only 'close' */
     lua_pop(L, nargs);
     return;
   }
+  if (ev == EV_CLOSE) socket_call_tap(L, s, sidx, 0);
   push_handler(L, sidx, ev);
   if (s->once_events & (1u << ev)) { /* a one-time listener kept by the core: it goes */
     lua_pushnil(L);
@@ -226,6 +237,16 @@ static int socket_sethandler(lua_State *L) {
   return 0;
 }
 
+/* setTap(socket, fn|nil): the socket's tap (socket_call_tap). */
+static int socket_settap(lua_State *L) {
+  dgram_socket *s = socket_check(L, 1);
+  if (!lua_isnoneornil(L, 2)) luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_settop(L, 2);
+  s->tapped = !lua_isnil(L, 2);
+  lua_setiuservalue(L, 1, UV_TAP);
+  return 0;
+}
+
 /* firsthandler(socket, event, fn[, once]): the wrapper's shortcut for the first listener
  * of a core event on a socket without a listener table (most sockets have one listener,
  * for 'message', and maybe a bind callback): the core's handler is then the only place
@@ -297,13 +318,11 @@ static int socket_closed(lua_State *L) {
 
 /* core._private: what the Lua wrapper needs of the core, nothing a script calls. */
 static void push_private(lua_State *L) {
-  static const luaL_Reg fns[] = {{"setHandler", socket_sethandler},
-                                 {"firsthandler", socket_firsthandler},
-                                 {"handlers", socket_take_handlers},
-                                 {"setOnceWrapper", socket_set_once_wrapper},
-                                 {"closed", socket_closed},
-                                 {"pollStats", loop_poll_stats},
-                                 {NULL, NULL}};
+  static const luaL_Reg fns[] = {
+      {"setHandler", socket_sethandler},  {"firsthandler", socket_firsthandler},
+      {"handlers", socket_take_handlers}, {"setOnceWrapper", socket_set_once_wrapper},
+      {"closed", socket_closed},          {"setTap", socket_settap},
+      {"pollStats", loop_poll_stats},     {NULL, NULL}};
   luaL_newlib(L, fns);
 }
 

@@ -22,6 +22,7 @@ local DEFAULT_QUEUE = 1024
 local DEFAULT_QUEUE_BYTES = 4 * 1024 * 1024
 
 local socket_closed = core._private.closed -- checks that it is given a socket
+local set_tap = core._private.setTap
 
 local armed = setmetatable({}, { __mode = "k" })
 
@@ -145,13 +146,6 @@ local function not_running()
   return core.error("ERR_SOCKET_DGRAM_NOT_RUNNING", "Not running")
 end
 
-local function listening_to(socket, name, fn)
-  for _, l in ipairs(socket:rawListeners(name)) do
-    if l == fn then return true end
-  end
-  return false
-end
-
 -- Queues a datagram nobody waits for, or drops it when it would go past a bound.
 local function enqueue(st, msg, rinfo)
   local size = #msg
@@ -198,19 +192,16 @@ local function new_receive_state(socket)
   return st
 end
 
+-- The receive state hears of datagrams and of the close through the socket's tap, not
+-- through listeners: removeAllListeners() leaves a waiting recv waiting for them.
 local function receive_state(socket)
   local st = states[socket]
-  if st then
-    -- removeAllListeners() may have taken ours away: recv still has to work.
-    if not listening_to(socket, "message", st.on_message) then
-      socket:on("message", st.on_message)
-    end
-    if not listening_to(socket, "close", st.on_close) then socket:on("close", st.on_close) end
-    return st
-  end
+  if st then return st end
   st = new_receive_state(socket)
-  socket:on("message", st.on_message)
-  socket:on("close", st.on_close)
+  set_tap(socket, function(msg, rinfo)
+    if msg == nil then return st.on_close() end
+    st.on_message(msg, rinfo)
+  end)
   states[socket] = st
   return st
 end

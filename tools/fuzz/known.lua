@@ -11,7 +11,5 @@ return {
                          --   callback as it is, as in Node (an error of the user's making)
     "error-destination", -- a connected socket's send errors carry no destination, as Node's;
                          --   the check cannot tell a connected socket's callback apart
-    "coroutine-finish",  -- open: about 1 in 300,000 calls a coroutine stays suspended in
-                         --   recv (seed 1796206504, 1M calls: 3); cause not isolated yet
   },
 }
