@@ -98,22 +98,12 @@ tsan: deps
 	    { echo "tsan: threads $$mode failed"; exit 1; }; done
 	@echo "tsan: 0 reports (threads, threads --exit)"
 
-# Every C file of the library compiled (not linked: no libuv or Lua for Windows here) by
-# MinGW-w64 against libuv's and Lua's headers alone, from a private include directory
-# (/usr/include also holds glibc's headers, which must not stand in for Windows's).
-WIN_CC    = x86_64-w64-mingw32-gcc
-WIN_DIR   = build/windows
+# The library built for Windows by MinGW-w64 as far as this machine can (no libuv or Lua
+# built for Windows here): every C file compiled against libuv's and Lua's headers alone,
+# core.dll linked against import libraries of their declared functions (tools/windows.sh).
 check-windows:
 	@sh tools/deps.sh gcc-mingw-w64-x86-64
-	@rm -rf $(WIN_DIR) && mkdir -p $(WIN_DIR)/include/uv $(WIN_DIR)/obj
-	@uv=$$(pkg-config --variable=includedir libuv) && ln -s $$uv/uv.h $(WIN_DIR)/include/ && \
-	  ln -s $$uv/uv/*.h $(WIN_DIR)/include/uv/ && \
-	  for d in $$(pkg-config --cflags-only-I lua5.4 | sed 's/-I//g'); do \
-	    ln -s $$d/lua.h $$d/luaconf.h $$d/lauxlib.h $$d/lualib.h $(WIN_DIR)/include/; done
-	@for f in $(SRC) src/lib/luaopen_dgram.c; do \
-	  $(WIN_CC) $(CFLAGS) $(WARN) -DDGRAM_BUILD_DLL -I$(WIN_DIR)/include -c $$f \
-	    -o $(WIN_DIR)/obj/$$(basename $$f .c).o || exit 1; done
-	@echo "check-windows: $(words $(SRC) src/lib/luaopen_dgram.c) C files compile for Windows (x86_64, MinGW-w64)"
+	@CFLAGS="$(CFLAGS) $(WARN)" sh tools/windows.sh build/windows $(SRC) src/lib/luaopen_dgram.c
 
 # The symbols the module and the library export: luaopen_* and nothing else.
 check-symbols: $(SO) $(LIB)
