@@ -101,7 +101,7 @@ tsan: deps
 # The library built for Windows by MinGW-w64 as far as this machine can (no libuv or Lua
 # built for Windows here): every C file compiled against libuv's and Lua's headers alone,
 # core.dll linked against import libraries of their declared functions (tools/windows.sh).
-check-windows:
+check-windows: build-deps
 	@sh tools/deps.sh gcc-mingw-w64-x86-64
 	@CFLAGS="$(CFLAGS) $(WARN)" sh tools/windows.sh build/windows $(SRC) src/lib/luaopen_dgram.c
 

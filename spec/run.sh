@@ -12,8 +12,6 @@ BUSTED=$(command -v busted)
 export LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;"
 cpath=${DGRAM_CPATH:-./${DGRAM_BUILD:-build}/?.so}
 export LUA_CPATH="$cpath;;"
-# busted puts its --cpath first: without it .busted's (./build/?.so, for a plain `busted`)
-# would be, and this process would load that module instead of the one under test.
 runner="$LUA"
 if [ -n "${DGRAM_ASAN:-}" ]; then
   asan=$(cc -print-file-name=libasan.so)
@@ -34,6 +32,8 @@ summary() {
 }
 
 status=0
+# busted puts its --cpath first: without it .busted's (./build/?.so, for a plain `busted`)
+# would be, and this process would load that module instead of the one under test.
 # shellcheck disable=SC2086
 $runner "$BUSTED" --cpath="$cpath" --output=utfTerminal --pattern=_spec spec 2>&1 | tee "$log/main"
 [ "$(tail -c 1 "$log/main")" = "" ] || echo

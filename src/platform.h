@@ -1,8 +1,9 @@
 /* Which of the Linux fast paths this build has. Each one has a fallback through plain
  * libuv calls, which every other OS (and a build with -DDGRAM_PORTABLE, which turns them
  * all off) uses instead: `make test PORTABLE=1` runs the whole suite on the fallbacks,
- * so what macOS, the BSDs and Windows run is the code tested on Linux. dgram.features
- * (module.c) tells a script which ones it has. Included by dgram.h, after uv.h. */
+ * so what macOS, the BSDs and Windows run is the code tested on Linux (all but reusePort
+ * through libuv 1.49, which this machine's 1.44 lacks). dgram.features (module.c) tells a
+ * script which ones it has. Included by dgram.h, after uv.h. */
 #ifndef DGRAM_PLATFORM_H
 #define DGRAM_PLATFORM_H
 
