@@ -12,9 +12,10 @@ C_ALL     = $(SRC) $(HDR) $(HOST_SRC) include/dgram.h src/lib/luaopen_dgram.c \
             $(wildcard spec/c/*.c bench/c/*.c)
 BUILD     = build
 
-# PORTABLE=1: every Linux fast path off (src/platform.h), the plain libuv fallbacks that
-# other OSes use instead, built apart in build/portable (the specs find it through
-# DGRAM_BUILD): `make test PORTABLE=1` runs the whole suite on them.
+# PORTABLE=1: every Linux fast path off (src/platform.h; in WARN, so that every compile
+# of the build gets it), the plain libuv fallbacks that other OSes use instead, built
+# apart in build/portable (the specs find it through DGRAM_BUILD): `make test PORTABLE=1`
+# runs the whole suite on them.
 ifneq ($(PORTABLE),)
 BUILD     = build/portable
 WARN     += -DDGRAM_PORTABLE

@@ -57,7 +57,7 @@ build = {
   -- The reference and the editor types, in the rock's directory
   -- (luarocks show --rock-dir dgram).
   copy_directories = { "docs", "types" },
-  -- What Windows links besides libuv (as luv's rockspec: libuv's own system libraries);
+  -- What Windows links: libuv and the system libraries it needs (as luv's rockspec);
   -- DGRAM_BUILD_DLL exports luaopen_dgram_core (include/dgram.h).
   platforms = {
     windows = {
