@@ -6,11 +6,21 @@ PKGS      = libuv lua5.4
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
 SRC       = $(sort $(wildcard src/*.c))
-HDR       = src/dgram.h
+HDR       = src/dgram.h src/platform.h
 HOST_SRC  = examples/embed/host.c
 C_ALL     = $(SRC) $(HDR) $(HOST_SRC) include/dgram.h src/lib/luaopen_dgram.c \
             $(wildcard spec/c/*.c bench/c/*.c)
 BUILD     = build
+
+# PORTABLE=1: every Linux fast path off (src/platform.h; in WARN, so that every compile
+# of the build gets it), the plain libuv fallbacks that other OSes use instead, built
+# apart in build/portable (the specs find it through DGRAM_BUILD): `make test PORTABLE=1`
+# runs the whole suite on them.
+ifneq ($(PORTABLE),)
+BUILD     = build/portable
+WARN     += -DDGRAM_PORTABLE
+endif
+export DGRAM_BUILD = $(BUILD)
 SO        = $(BUILD)/dgram/core.so
 ASAN_SO   = $(BUILD)/asan/dgram/core.so
 HOST      = $(BUILD)/embed-host
@@ -28,7 +38,7 @@ export LUA_PATH = $(LUA_PATH_DEV)
 export LUA_CPATH = ./$(BUILD)/?.so;;
 
 .PHONY: all build-deps deps test demo asan valgrind tsan lint format install release-check clean bench bench-quick \
-	lib check-symbols embed-host embed-host-static slow-specs \
+	lib check-symbols check-windows embed-host embed-host-static slow-specs \
 	demo-game bench-game bench-game-quick fuzz soak faults
 
 all: build-deps $(SO)
@@ -88,6 +98,13 @@ tsan: deps
 	  TSAN_OPTIONS="halt_on_error=1 exitcode=66 report_thread_leaks=0 suppressions=tools/tsan.supp" timeout 120 $(TSAN_BIN) $$mode || \
 	    { echo "tsan: threads $$mode failed"; exit 1; }; done
 	@echo "tsan: 0 reports (threads, threads --exit)"
+
+# The library built for Windows by MinGW-w64 as far as this machine can (no libuv or Lua
+# built for Windows here): every C file compiled against libuv's and Lua's headers alone,
+# core.dll linked against import libraries of their declared functions (tools/windows.sh).
+check-windows: build-deps
+	@sh tools/deps.sh gcc-mingw-w64-x86-64
+	@CFLAGS="$(CFLAGS) $(WARN)" sh tools/windows.sh build/windows $(SRC) src/lib/luaopen_dgram.c
 
 # The symbols the module and the library export: luaopen_* and nothing else.
 check-symbols: $(SO) $(LIB)
@@ -156,6 +173,7 @@ lint: deps
 	luacheck lua spec examples bench tools
 	clang-format --dry-run -Werror $(C_ALL)
 	$(CC) $(WARN) -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC) src/lib/luaopen_dgram.c $(HOST_SRC)
+	$(CC) $(WARN) -DDGRAM_PORTABLE -fsyntax-only $$(pkg-config --cflags $(PKGS)) $(SRC)
 	@$(LUA) tools/layers.lua src
 	@$(MAKE) --no-print-directory check-symbols
 

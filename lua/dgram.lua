@@ -19,6 +19,7 @@ local dgram = {
   clearTimeout = core.clearTimeout,
   clearInterval = core.clearInterval,
   version = core.version,
+  features = core.features,
   nextTick = core.nextTick,
   setFixedInterval = core.setFixedInterval,
   alive = core.alive,

@@ -19,8 +19,10 @@ description = {
   license = "MIT",
   labels = { "udp", "networking", "libuv", "nodejs", "gamedev" },
 }
--- The C core uses sendmmsg, UDP GSO and SO_REUSEPORT without fallbacks yet: Linux only.
-supported_platforms = { "linux" }
+-- Tested on Linux (its fast paths, and with them off: make test PORTABLE=1); elsewhere
+-- the portable code builds (Windows: make check-windows compiles it) but is untested:
+-- README.md's Platforms section.
+supported_platforms = { "linux", "macosx", "bsd", "windows" }
 dependencies = {
   "lua >= 5.4, < 5.5",
 }
@@ -37,10 +39,11 @@ build = {
     ["dgram.core"] = {
       -- Every src/*.c (spec/rockspec_spec.lua compares this list with the directory).
       sources = {
-        "src/address.c", "src/batch.c", "src/bind.c", "src/blocklist.c", "src/connect.c",
-        "src/errors.c", "src/lifecycle.c", "src/loop.c", "src/module.c", "src/options.c",
-        "src/recv.c", "src/resolve.c", "src/send.c", "src/signal.c", "src/socket.c",
-        "src/stats.c", "src/timer.c", "src/transmit.c", "src/waiting.c", "src/watch.c",
+        "src/address.c", "src/batch.c", "src/bind.c", "src/blocklist.c", "src/busypoll.c",
+        "src/connect.c", "src/errors.c", "src/lifecycle.c", "src/loop.c", "src/module.c",
+        "src/options.c", "src/recv.c", "src/resolve.c", "src/send.c", "src/signal.c",
+        "src/socket.c", "src/stats.c", "src/timer.c", "src/transmit.c", "src/waiting.c",
+        "src/watch.c",
       },
       defines = { "_GNU_SOURCE" },
       libraries = { "uv" },
@@ -54,6 +57,21 @@ build = {
   -- The reference and the editor types, in the rock's directory
   -- (luarocks show --rock-dir dgram).
   copy_directories = { "docs", "types" },
+  -- What Windows links: libuv and the system libraries it needs (as luv's rockspec);
+  -- DGRAM_BUILD_DLL exports luaopen_dgram_core (include/dgram.h).
+  platforms = {
+    windows = {
+      modules = {
+        ["dgram.core"] = {
+          defines = { "_GNU_SOURCE", "DGRAM_BUILD_DLL" },
+          libraries = {
+            "uv", "ws2_32", "iphlpapi", "userenv", "psapi", "user32", "advapi32", "dbghelp",
+            "ole32", "shell32",
+          },
+        },
+      },
+    },
+  },
   -- LuaRocks has no slot for single files: the licence and the changelog go with the
   -- rock's files under conf/.
   install = {

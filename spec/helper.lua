@@ -8,6 +8,10 @@ local open = {}
 -- Under valgrind everything is ~30x slower: deadlines stretch with it.
 H.scale = os.getenv("DGRAM_SLOW") and 20 or 1
 
+-- The plain build's directory (the Makefile says: build/portable under PORTABLE=1), for
+-- the children and the C harnesses that need its module, library or host.
+H.build = os.getenv("DGRAM_BUILD") or "build"
+
 -- createSocket, remembered so that H.cleanup() closes it.
 function H.socket(...)
   local s = dgram.createSocket(...)

@@ -6,14 +6,15 @@
 -- DGRAM_VALGRIND=1 runs every child under valgrind memcheck (errors exit 99).
 local H = require("helper")
 
-local HOST = "build/embed-host"
+local HOST = H.build .. "/embed-host"
 local VALGRIND = "valgrind -q --error-exitcode=99 --leak-check=full"
 
 -- The command line of a child: this tree's modules, bounded in time, under valgrind when
 -- asked. `timeout` ends a child that hangs (exit 124), so no test waits for ever; the
 -- shell execs it, so the shell's $$ is the pid that signals reach the child through.
 local function child(cmd)
-  local prefix = "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./build/?.so;;'; " ..
+  local prefix = "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' " ..
+    "LUA_CPATH='./" .. H.build .. "/?.so;;'; " ..
     ("export LUA_PATH LUA_CPATH; exec timeout %d "):format(20 * H.scale)
   if os.getenv("DGRAM_VALGRIND") then prefix = prefix .. VALGRIND .. " " end
   return prefix .. cmd

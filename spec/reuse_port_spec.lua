@@ -4,10 +4,33 @@ local run_until, quiet, bind_wait = H.run_until, H.quiet, H.bind_wait
 
 local LO4, LO6 = "127.0.0.1", "::1"
 
+-- A test of the sharing: where the build cannot set SO_REUSEPORT it has nothing to test
+-- (pending, with the reason), and the last describe checks what happens there instead.
+local function it_shares(name, fn)
+  it(name, function()
+    if not H.dgram.features.reusePort then
+      return pending("this build cannot set SO_REUSEPORT (dgram.features.reusePort false: " ..
+        "PORTABLE=1 with libuv < 1.49); 'reusePort where the build cannot set it' runs")
+    end
+    return fn()
+  end)
+end
+
+-- A test of the other case: pending where the build sets SO_REUSEPORT.
+local function it_refuses(name, fn)
+  it(name, function()
+    if H.dgram.features.reusePort then
+      return pending("this build sets SO_REUSEPORT (dgram.features.reusePort true): " ..
+        "make test PORTABLE=1 runs this")
+    end
+    return fn()
+  end)
+end
+
 describe("reusePort", function()
   after_each(H.cleanup)
 
-  it("two reusePort sockets bind the same port; each datagram reaches exactly one",
+  it_shares("two reusePort sockets bind the same port; each datagram reaches exactly one",
     function()
       local a = H.socket({ type = "udp4", reusePort = true })
       local b = H.socket({ type = "udp4", reusePort = true })
@@ -41,7 +64,7 @@ describe("reusePort", function()
       assert.equals(24, total)
     end)
 
-  it("reusePort works for udp6 too", function()
+  it_shares("reusePort works for udp6 too", function()
     local a = H.socket({ type = "udp6", reusePort = true })
     local b = H.socket({ type = "udp6", reusePort = true })
     assert.is_nil(bind_wait(a, 0, LO6))
@@ -68,7 +91,7 @@ describe("reusePort", function()
       assert.equals(1, listening)
     end)
 
-  it("a reusePort socket does not share with one that did not ask for it", function()
+  it_shares("a reusePort socket does not share with one that did not ask for it", function()
     local a = H.bound("udp4")
     local b = H.socket({ type = "udp4", reusePort = true })
     local errors = {}
@@ -82,7 +105,7 @@ end)
 describe("reusePort (Node's test-dgram-* cases)", function()
   after_each(H.cleanup)
 
-  it("test-dgram-reuseport: two reusePort sockets bind the same port", function()
+  it_shares("test-dgram-reuseport: two reusePort sockets bind the same port", function()
     local a = H.socket({ type = "udp4", reusePort = true })
     local b = H.socket({ type = "udp4", reusePort = true })
     local port, second, failure = nil, false, nil
@@ -95,5 +118,35 @@ describe("reusePort (Node's test-dgram-* cases)", function()
     assert.is_nil(failure and failure.code)
     assert.is_true(second)
     assert.equals(port, b:address().port)
+  end)
+end)
+
+describe("reusePort where the build cannot set it", function()
+  after_each(H.cleanup)
+
+  for _, case in ipairs({ { "udp4", LO4 }, { "udp6", LO6 } }) do
+    it_refuses(("the bind of a %s socket fails with ENOTSUP, emitted as 'error'"):format(case[1]),
+      function()
+        local a = H.socket({ type = case[1], reusePort = true })
+        local errors, listening = {}, 0
+        a:on("error", function(err) errors[#errors + 1] = err end)
+        a:on("listening", function() listening = listening + 1 end)
+        a:bind(0, case[2])
+        run_until(2000, function() return #errors > 0 end)
+        quiet(20)
+        assert.equals(1, #errors)
+        assert.equals("ENOTSUP", errors[1].code)
+        assert.equals("bind", errors[1].syscall)
+        assert.equals(0, listening)
+      end)
+  end
+
+  it_refuses("a socket without it still binds and receives", function()
+    local a, port = H.bound("udp4")
+    local got
+    a:on("message", function(msg) got = msg end)
+    H.socket("udp4"):send("still here", port, LO4)
+    run_until(2000, function() return got ~= nil end)
+    assert.equals("still here", got)
   end)
 end)

@@ -69,6 +69,22 @@ describe("the rockspecs", function()
         assert.same({ header = "uv.h", library = "uv" }, spec.external_dependencies.LIBUV)
       end)
 
+      it("build on Linux, macOS, the BSDs and Windows, which links libuv's system libraries",
+        function()
+          assert.same({ "linux", "macosx", "bsd", "windows" }, spec.supported_platforms)
+          -- What LuaRocks builds on Windows: build.platforms.windows merged into build.
+          local build = load_rockspec(path).build
+          require("luarocks.core.util").deep_merge(build, build.platforms.windows)
+          local core = build.modules["dgram.core"]
+          assert.same({ "uv", "ws2_32", "iphlpapi", "userenv", "psapi", "user32", "advapi32",
+            "dbghelp", "ole32", "shell32" }, core.libraries)
+          assert.same({ "_GNU_SOURCE", "DGRAM_BUILD_DLL" }, core.defines)
+          assert.same(spec.build.modules["dgram.core"].sources, core.sources)
+          -- make check-windows builds with the same define (include/dgram.h exports with it)
+          assert.truthy(H.read_text("tools/windows.sh"):find("-DDGRAM_BUILD_DLL", 1, true))
+          assert.truthy(H.read_text("include/dgram.h"):find("defined(DGRAM_BUILD_DLL)", 1, true))
+        end)
+
       it("passes luarocks lint", function()
         local out, status = H.sh("luarocks lint " .. path)
         assert.equals(0, status, out)

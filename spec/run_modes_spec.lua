@@ -26,8 +26,11 @@ describe("run('nowait')", function()
       last = msg
     end)
     for i = 1, 5000 do tx:send(("%05d"):format(i), port, "127.0.0.1") end
-    -- Outside dgram.run sends leave at once: all 5,000 now wait in rx's receive buffer.
-    assert.equals(0, rx:stats().kernelDrops, "the receive buffer could not hold the burst")
+    -- Outside dgram.run sends leave at once: all 5,000 now wait in rx's receive buffer
+    -- (which a build that counts kernelDrops can check first).
+    if dgram.features.kernelDrops then
+      assert.equals(0, rx:stats().kernelDrops, "the receive buffer could not hold the burst")
+    end
     dgram.run("nowait")
     assert.equals(5000, got)
     assert.equals("05000", last)

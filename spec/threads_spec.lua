@@ -9,7 +9,7 @@ describe("four Lua states on four threads (spec/c/threads.c, libdgram.a)", funct
 
   it("builds from include/ and libdgram.a alone", function()
     local out, status = H.sh("make -s lib && ${CC:-cc} -O1 -g -Wall -Wextra -Werror -std=c11 "
-      .. "-D_GNU_SOURCE spec/c/threads.c -Iinclude -Lbuild -ldgram "
+      .. "-D_GNU_SOURCE spec/c/threads.c -Iinclude -L" .. H.build .. " -ldgram "
       .. "$(pkg-config --cflags --libs lua5.4 libuv) -lpthread -o " .. binary)
     assert.equals(0, status, "cannot build the threads harness:\n" .. out)
   end)

@@ -3,7 +3,11 @@
  * of those is a refusal, so no string reaches the network as some other address. */
 #include "dgram.h"
 
+#ifdef _WIN32
+#include <iphlpapi.h> /* if_nametoindex, if_indextoname (netioapi.h) */
+#else
 #include <net/if.h>
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

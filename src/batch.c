@@ -7,20 +7,23 @@
  * for a fraction of the cost of each. Nothing else about a send changes: its callback
  * still comes on a later turn with its bytes or its error, and anything that could see
  * the difference (another kind of send, an option setter, close) flushes the batch
- * first. */
+ * first. Without sendmmsg (platform.h) each datagram of the batch leaves by
+ * uv_udp_try_send instead: the same order, the same reports, one system call each. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE /* sendmmsg */
 #endif
 #include "dgram.h"
 
-#include <errno.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 
-#ifdef __linux__
+#ifdef DGRAM_HAVE_SENDMMSG
+#include <errno.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#endif
+#ifdef DGRAM_HAVE_GSO
 #include <netinet/udp.h>
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -38,6 +41,7 @@ typedef struct batch_msg {
   int has_dest, has_cb;
 } batch_msg;
 
+#ifdef DGRAM_HAVE_SENDMMSG
 /* One sendmmsg entry: messages [first, first + count) as one datagram, or as one GSO
  * write cut into `count` datagrams. */
 typedef struct batch_write {
@@ -54,13 +58,16 @@ typedef struct write_set {
   } ctl[BATCH_MAX];
   batch_write w[BATCH_MAX];
 } write_set;
+#endif
 
 struct send_batch {
   int n;
   int flushing; /* a finalizer run by the flush may send: that send goes out directly */
   int ref;      /* registry ref of the table keeping the messages' Lua values */
   batch_msg msgs[BATCH_MAX];
+#ifdef DGRAM_HAVE_SENDMMSG
   write_set ws;
+#endif
 };
 
 static struct send_batch *batch_create(lua_State *L, dgram_loop *loop) {
@@ -152,12 +159,15 @@ static void queue_rest(lua_State *L, const struct send_batch *b, int vals, int f
   }
 }
 
+#ifdef DGRAM_HAVE_SENDMMSG
 /* ---- grouping for GSO ---------------------------------------------------------------
  */
 
 static socklen_t dest_len(const batch_msg *m) {
   return m->dest.sa.sa_family == AF_INET6 ? sizeof m->dest.in6 : sizeof m->dest.in;
 }
+
+#ifdef DGRAM_HAVE_GSO
 
 static int same_dest(const batch_msg *a, const batch_msg *b) {
   if (a->has_dest != b->has_dest) return 0;
@@ -193,6 +203,7 @@ static int gso_run(const struct send_batch *b, int first, int to) {
   }
   return n;
 }
+#endif
 
 /* The sendmmsg entries for messages [from, to); GSO only from `gso_from` on. */
 static int build_writes(struct send_batch *b, write_set *ws, int from, int to,
@@ -200,7 +211,7 @@ static int build_writes(struct send_batch *b, write_set *ws, int from, int to,
   int nw = 0;
   for (int m = from; m < to; nw++) {
     int count = 1;
-#ifdef __linux__
+#ifdef DGRAM_HAVE_GSO
     if (m >= gso_from) count = gso_run(b, m, to);
 #else
     (void)gso_from;
@@ -218,7 +229,7 @@ static int build_writes(struct send_batch *b, write_set *ws, int from, int to,
       h->msg_name = &msg->dest;
       h->msg_namelen = dest_len(msg);
     }
-#ifdef __linux__
+#ifdef DGRAM_HAVE_GSO
     if (count > 1) {
       h->msg_control = ws->ctl[nw].buf;
       h->msg_controllen = sizeof ws->ctl[nw].buf;
@@ -292,6 +303,28 @@ static void flush_socket(lua_State *L, struct send_batch *b, int vals, int from,
     m++;
   }
 }
+#else
+/* Sends messages [from, to), all of one socket, one uv_udp_try_send each; from the first
+ * the kernel would not take now on, libuv's queue takes them, in order. */
+static void flush_socket(lua_State *L, struct send_batch *b, int vals, int from, int to) {
+  dgram_socket *s = b->msgs[from].s;
+  for (int m = from; m < to; m++) {
+    const batch_msg *msg = &b->msgs[m];
+    /* Asked each time: a finalizer run by a report may have closed the socket. */
+    if (s->state == SOCK_CLOSED || s->handle == NULL) {
+      report(L, b, vals, m, UV_EBADF);
+      continue;
+    }
+    int rc =
+        uv_udp_try_send(s->handle, &msg->buf, 1, msg->has_dest ? &msg->dest.sa : NULL);
+    if (rc == UV_EAGAIN) {
+      queue_rest(L, b, vals, m, to);
+      return;
+    }
+    report(L, b, vals, m, rc); /* the bytes sent, or the error */
+  }
+}
+#endif
 
 void batch_flush(lua_State *L, dgram_loop *loop) {
   struct send_batch *b = loop->batch;
@@ -318,17 +351,14 @@ void batch_flush(lua_State *L, dgram_loop *loop) {
 }
 
 /* The state is closing, or the process exiting: what the batch holds for socket s (NULL:
- * every socket) still leaves, and nothing is reported. */
+ * every socket) still leaves if the kernel takes it now, and nothing is reported. */
 void batch_send_now(dgram_loop *loop, const dgram_socket *s) {
   struct send_batch *b = loop->batch;
-  uv_os_fd_t fd;
   for (int m = 0; b != NULL && m < b->n; m++) {
     const batch_msg *msg = &b->msgs[m];
-    if ((s == NULL || msg->s == s) && msg->s->handle != NULL &&
-        uv_fileno((uv_handle_t *)msg->s->handle, &fd) == 0)
-      (void)sendto(fd, msg->buf.base, msg->buf.len, MSG_DONTWAIT,
-                   msg->has_dest ? &msg->dest.sa : NULL,
-                   msg->has_dest ? dest_len(msg) : 0);
+    if ((s == NULL || msg->s == s) && msg->s->handle != NULL)
+      (void)uv_udp_try_send(msg->s->handle, &msg->buf, 1,
+                            msg->has_dest ? &msg->dest.sa : NULL);
   }
 }
 

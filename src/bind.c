@@ -1,16 +1,21 @@
 /* bind (explicit and implicit), connect, and the receive start that follows a bind. */
 #include "dgram.h"
 
-#include <errno.h>
 #include <string.h>
+
+#ifdef DGRAM_HAVE_REUSEPORT_FD
+#include <errno.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#endif
 
 static const char *any_address(const dgram_socket *s) {
   return s->family == AF_INET6 ? "::" : "0.0.0.0";
 }
 
+#ifdef DGRAM_HAVE_REUSEPORT_FD
 /* SO_REUSEPORT must be set before bind(2), and libuv 1.44 has no flag for it. */
+#define REUSEPORT_FLAG 0
 static int open_reuseport_fd(dgram_socket *s) {
   uv_os_fd_t fd;
   if (uv_fileno((uv_handle_t *)s->handle, &fd) == 0) return 0; /* a retried bind */
@@ -26,6 +31,21 @@ static int open_reuseport_fd(dgram_socket *s) {
   if (rc != 0) close(sock);
   return rc;
 }
+#elif defined(DGRAM_HAVE_UV_REUSEPORT)
+#define REUSEPORT_FLAG UV_UDP_REUSEPORT /* libuv sets it, or fails with UV_ENOTSUP */
+static int open_reuseport_fd(dgram_socket *s) {
+  (void)s;
+  return 0;
+}
+#else
+/* No way to set it before the bind: the bind fails, as Node's does on an OS without it
+ * (docs/API.md, dgram.features.reusePort). */
+#define REUSEPORT_FLAG 0
+static int open_reuseport_fd(dgram_socket *s) {
+  (void)s;
+  return UV_ENOTSUP;
+}
+#endif
 
 static int apply_buffer_sizes(dgram_socket *s, const char **syscall) {
   int rc = 0;
@@ -82,8 +102,9 @@ static void bind_failed(lua_State *L, dgram_socket *s, int sidx) {
 /* Binds to an IP literal now; 'listening' or 'error' follow on the next turn. */
 static void bind_to(lua_State *L, dgram_socket *s, int sidx, const char *ip, int port) {
   dgram_addr addr;
-  unsigned flags =
-      (s->reuse_addr ? UV_UDP_REUSEADDR : 0) | (s->ipv6_only ? UV_UDP_IPV6ONLY : 0);
+  unsigned flags = (s->reuse_addr ? UV_UDP_REUSEADDR : 0) |
+                   (s->ipv6_only ? UV_UDP_IPV6ONLY : 0) |
+                   (s->reuse_port ? REUSEPORT_FLAG : 0);
   const char *syscall = "bind";
   int rc = socket_address_of(ip, port, s->family, &addr);
   if (rc == 0 && s->reuse_port) rc = open_reuseport_fd(s);

@@ -12,6 +12,8 @@
 #error "dgram needs libuv 1.44 or newer"
 #endif
 
+#include "platform.h"
+
 #define DGRAM_SOCKET_MT "dgram.socket"
 #define DGRAM_TIMER_MT "dgram.timer"
 #define DGRAM_ERROR_MT "dgram.error"
@@ -148,7 +150,13 @@ int loop_run(lua_State *L);
 int loop_set_busy_poll(lua_State *L);
 int loop_get_busy_poll(lua_State *L);
 int loop_poll_stats(lua_State *L);
+/* After a turn that sent: polls the backend for answers a while (busypoll.c). */
+void loop_poll_briefly(dgram_loop *loop);
+#ifdef DGRAM_HAVE_BUSY_POLL
 #define BUSY_POLL_DEFAULT_US 50
+#else
+#define BUSY_POLL_DEFAULT_US 0 /* nothing polls: getBusyPoll says so */
+#endif
 int loop_next_tick(lua_State *L);
 int loop_backend_fd(lua_State *L);
 int loop_backend_timeout(lua_State *L);

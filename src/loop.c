@@ -2,8 +2,6 @@
  * queue that makes every callback "later"; dgram.run and the error hand-off. */
 #include "dgram.h"
 
-#include <poll.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -183,48 +181,13 @@ static void queue_drain(uv_check_t *check) {
 
 /* ---- before the loop waits: the batch leaves, then a short busy poll --------------- */
 
-/* A turn that sent datagrams is likely to get answers within microseconds: polling for
- * them a little while costs less than sleeping, which a virtual CPU pays dearly for.
- * Polls that find nothing make the loop skip the next ones, for 2, 4, ... up to 256
- * turns: a sender whose answers come late, or never, soon stops paying for them. A poll
- * that finds something halves that debt, so a mostly answered sender keeps polling. */
-#define POLL_MISS_GRACE 2
-#define POLL_SKIP_SHIFT_MAX 8
-
-static void poll_briefly(dgram_loop *loop) {
-  int timeout = uv_backend_timeout(&loop->uv);
-  if (!loop->sent || loop->busy_poll_us == 0 || timeout == 0 ||
-      loop->run_mode == UV_RUN_NOWAIT || loop->error_ref != LUA_NOREF)
-    return;
-  if (loop->poll.skip > 0) {
-    loop->poll.skip--;
-    loop->poll.skipped++;
-    return;
-  }
-  uint64_t limit = (uint64_t)loop->busy_poll_us * 1000, start = uv_hrtime();
-  if (timeout > 0 && (uint64_t)timeout * 1000000 < limit)
-    limit = (uint64_t)timeout * 1000000;
-  struct pollfd p = {.fd = uv_backend_fd(&loop->uv), .events = POLLIN};
-  int ready;
-  while ((ready = poll(&p, 1, 0)) == 0 && uv_hrtime() - start < limit)
-    ;
-  loop->poll.polls++;
-  if (ready > 0) {
-    loop->poll.hits++;
-    loop->poll.misses /= 2;
-  } else if (++loop->poll.misses > POLL_MISS_GRACE) {
-    unsigned shift = loop->poll.misses - POLL_MISS_GRACE;
-    loop->poll.skip = 1u << (shift < POLL_SKIP_SHIFT_MAX ? shift : POLL_SKIP_SHIFT_MAX);
-  }
-}
-
 static void before_poll(uv_prepare_t *prepare) {
   dgram_loop *loop = prepare->data;
   lua_State *L = loop_state(loop);
   if (++loop->turn == 0) loop->turn = 1; /* 0 is no socket's drained_turn */
   if (L == NULL) return;
   hooks_turn_end(L, loop);
-  poll_briefly(loop);
+  loop_poll_briefly(loop);
   loop->sent = 0;
 }
 
@@ -242,9 +205,11 @@ int loop_set_busy_poll(lua_State *L) {
                        "The value of \"us\" is out of range. It must be >= 0 && <= %d. "
                        "Received %s",
                        BUSY_POLL_MAX_US, type_name(L, 1));
+#ifdef DGRAM_HAVE_BUSY_POLL
   dgram_loop *loop = loop_get(L);
   loop->busy_poll_us = (unsigned)us;
   loop->poll.misses = loop->poll.skip = 0; /* a new limit: judge it afresh */
+#endif
   return 0;
 }
 
@@ -337,8 +302,8 @@ static void push_run_slots(lua_State *L) {
  * already. The hook touches only the exiting thread's own loop, which is alive (its code
  * is running), so it reads no other thread's data and no freed loop; outside dgram.run
  * and dgram.batch nothing waits in a batch and the hook does nothing. */
-static _Thread_local dgram_loop *running_loop;
-static pthread_once_t exit_hook_once = PTHREAD_ONCE_INIT;
+static DGRAM_THREAD_LOCAL dgram_loop *running_loop;
+static uv_once_t exit_hook_once = UV_ONCE_INIT;
 
 static void send_batch_at_exit(void) {
   if (running_loop != NULL && !running_loop->closing) HOOKS_CALL(running_loop, exiting);
@@ -614,5 +579,5 @@ void loop_open(lua_State *L) {
   lua_setfield(L, -2, "__gc");
   lua_setmetatable(L, -2);
   lua_rawsetp(L, LUA_REGISTRYINDEX, &loop_key);
-  pthread_once(&exit_hook_once, install_exit_hook);
+  uv_once(&exit_hook_once, install_exit_hook);
 }

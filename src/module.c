@@ -3,6 +3,31 @@
 
 #include "../include/dgram.h" /* DGRAM_EXPORT */
 
+/* Whether a feature macro of platform.h is defined (as 1): an undefined one stays its
+ * own name, longer than "1". */
+#define STRINGIFY(x) #x
+#define DEFINED(macro) (sizeof(STRINGIFY(macro)) == 2)
+
+/* core.features: which fast paths this build has (platform.h); false: the plain libuv
+ * fallback, whose difference docs/API.md describes. */
+static void push_features(lua_State *L) {
+  const struct {
+    const char *name;
+    int on;
+  } features[] = {
+      {"sendmmsg", DEFINED(DGRAM_HAVE_SENDMMSG)},
+      {"gso", DEFINED(DGRAM_HAVE_GSO)},
+      {"reusePort", DEFINED(DGRAM_HAVE_REUSEPORT_FD) || DEFINED(DGRAM_HAVE_UV_REUSEPORT)},
+      {"busyPoll", DEFINED(DGRAM_HAVE_BUSY_POLL)},
+      {"kernelDrops", DEFINED(DGRAM_HAVE_MEMINFO)},
+  };
+  lua_createtable(L, 0, sizeof features / sizeof features[0]);
+  for (size_t i = 0; i < sizeof features / sizeof features[0]; i++) {
+    lua_pushboolean(L, features[i].on);
+    lua_setfield(L, -2, features[i].name);
+  }
+}
+
 DGRAM_EXPORT int luaopen_dgram_core(lua_State *L) {
   static const luaL_Reg functions[] = {{"run", loop_run},
                                        {"backendFd", loop_backend_fd},
@@ -32,5 +57,7 @@ DGRAM_EXPORT int luaopen_dgram_core(lua_State *L) {
   /* The version's one place: spec/rockspec_spec.lua checks the rockspecs against it. */
   lua_pushliteral(L, "0.2.0");
   lua_setfield(L, -2, "version");
+  push_features(L);
+  lua_setfield(L, -2, "features");
   return 1;
 }

@@ -1,9 +1,12 @@
 /* socket:stats(): what the socket has delivered and sent, and what the kernel dropped. */
 #include "dgram.h"
 
-#ifdef __linux__
+#ifdef DGRAM_HAVE_MEMINFO
 #include <linux/sock_diag.h> /* SK_MEMINFO_DROPS */
 #include <sys/socket.h>
+#ifndef SO_MEMINFO
+#define SO_MEMINFO 55
+#endif
 #endif
 
 static void set_count(lua_State *L, const char *name, uint64_t n) {
@@ -14,7 +17,7 @@ static void set_count(lua_State *L, const char *name, uint64_t n) {
 /* Pushes the datagrams the kernel dropped for a full receive buffer (the same counter
  * as the drops column of /proc/net/udp), or nil where the OS does not say. */
 static void push_kernel_drops(lua_State *L, const dgram_socket *s) {
-#if defined(__linux__) && defined(SO_MEMINFO)
+#ifdef DGRAM_HAVE_MEMINFO
   uv_os_fd_t fd;
   uint32_t mem[SK_MEMINFO_VARS] = {0};
   socklen_t len = sizeof mem;

@@ -4,7 +4,7 @@
 --   lua5.4 tools/layers.lua [src]
 local LAYERS = {
   { "errors.c", "address.c" },                              -- addresses and errors
-  { "loop.c", "timer.c", "signal.c", "watch.c" },           -- the loop (no sockets)
+  { "busypoll.c", "loop.c", "timer.c", "signal.c", "watch.c" }, -- the loop (no sockets)
   { "socket.c" },                                           -- the socket core
   { "blocklist.c", "resolve.c", "transmit.c", "batch.c",    -- the operations
     "waiting.c", "recv.c", "bind.c", "connect.c", "send.c", "options.c", "stats.c",

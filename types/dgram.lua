@@ -349,6 +349,7 @@ function SignalHandle:stop() end
 ---@class dgram.core
 ---@field Socket dgram.Socket the socket method table
 ---@field version string
+---@field features dgram.Features
 local core = {}
 
 --- A socket (no `onMessage`, no queue options).
@@ -369,9 +370,18 @@ function core.setHandler(socket, event, fn) end
 ---@return dgram.Error
 function core.error(code, message, fields) end
 
+--- Which fast paths this build has; `false`: the plain libuv fallback (docs/API.md).
+---@class dgram.Features
+---@field sendmmsg boolean a turn's sends leave with one `sendmmsg` per socket
+---@field gso boolean same-size runs to one destination leave as one UDP GSO write
+---@field reusePort boolean the `reusePort` option can work (else its bind fails: ENOTSUP)
+---@field busyPoll boolean the loop polls for answers after sends (`dgram.setBusyPoll`)
+---@field kernelDrops boolean `socket:stats().kernelDrops` is counted (else `nil`)
+
 --- Node's dgram for Lua.
 ---@class dgram
 ---@field version string the module's version
+---@field features dgram.Features which fast paths this build has
 ---@field Socket dgram.Socket the socket method table (every socket's `__index`)
 ---@field EventEmitter dgram.EventEmitter
 ---@field core dgram.core

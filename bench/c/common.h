@@ -1,5 +1,6 @@
 /* What the C helpers and C peers of the benchmark share: clocks, the receive meter,
- * resident memory, argument parsing. Header-only, every function static. */
+ * resident memory, argument parsing. Header-only, every function static. The bench's C
+ * programs are Linux only (sendmmsg, recvmmsg, /proc): tools, not part of the library. */
 #ifndef BENCH_COMMON_H
 #define BENCH_COMMON_H
 

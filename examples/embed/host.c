@@ -18,6 +18,9 @@
  * Two builds: `make embed-host` loads dgram as lua5.4 would (core.so and the Lua files of
  * this project); `make embed-host-static` links libdgram.a (DGRAM_STATIC), the way a game
  * server ships it:  cc host.c -DDGRAM_STATIC -Iinclude -Lbuild -ldgram <Lua and libuv>.
+ *
+ * POSIX only (poll, signals, getrusage): an example, not part of the library, which
+ * builds for Windows too (README.md, Platforms).
  */
 #include <errno.h>
 #include <limits.h>

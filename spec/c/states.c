@@ -11,6 +11,7 @@
  * Build: cc -O1 -g -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE spec/c/states.c \
  *          $(pkg-config --cflags --libs lua5.4) -o build/states
  * Run from the project root (package.path ./lua, package.cpath ./build or $DGRAM_CPATH).
+ * POSIX only (clock_gettime, nanosleep): a test harness, not part of the library.
  */
 #include <lauxlib.h>
 #include <lua.h>

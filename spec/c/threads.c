@@ -9,7 +9,8 @@
  * failed on stderr and exits 1. `make tsan` builds it and the module with
  * ThreadSanitizer; `make valgrind` runs it under memcheck.
  *
- * Usage: build/threads [--exit] */
+ * Usage: build/threads [--exit]
+ * POSIX only (pthreads): a test harness, not part of the library. */
 #include <lauxlib.h>
 #include <lua.h>
 #include <lualib.h>
