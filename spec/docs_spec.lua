@@ -9,7 +9,7 @@ local dgram = require("dgram")
 
 local function read(path)
   local f = assert(io.open(path))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -173,7 +173,7 @@ describe("docs", function()
       for code in read(path):gmatch('"(ERR_[%u_]+)"') do codes[code] = true end
     end
     local p = assert(io.popen("cat src/*.c"))
-    for code in p:read("a"):gmatch('"(ERR_[%u_]+)"') do codes[code] = true end
+    for code in p:read("*a"):gmatch('"(ERR_[%u_]+)"') do codes[code] = true end
     p:close()
     assert.is_true(codes.ERR_SOCKET_BAD_PORT and codes.ERR_INVALID_STATE)
     local errors = read("docs/ERRORS.md")

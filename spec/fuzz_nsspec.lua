@@ -21,7 +21,7 @@ describe("fuzz (short run, private network namespace)", function()
     local seconds = 25 * H.scale
     local p = H.popen(("%stimeout %d lua5.4 tools/fuzz.lua --calls %d --seconds %d --seed %d")
       :format(H.child_env(), seconds + 30, calls, seconds, seed))
-    local text = p:read("a")
+    local text = p:read("*a")
     local _, _, status = p:close()
     assert.equals(0, status, text)
     assert.truthy(text:find("ran zero times: 0; ran twice or more: 0", 1, true), text)

@@ -14,7 +14,7 @@ local ENV = "LUA_PATH='./lua/?.lua;;' LUA_CPATH='./build/?.so;;'"
 local function read(path)
   local f = io.open(path)
   if not f then return "" end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end

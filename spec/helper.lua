@@ -69,7 +69,7 @@ end
 function H.sh(cmd)
   local p = assert(io.popen("env -u LD_PRELOAD sh -c " .. H.shell_quote(cmd) ..
     " 2>&1; echo \"exit=$?\""))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local status = tonumber(out:match("exit=(%d+)%s*$"))
   return out:gsub("exit=%d+%s*$", ""), status
@@ -89,7 +89,7 @@ end
 -- The text of the file at `path`, or "" when there is none.
 function H.read_text(path)
   local f = io.open(path)
-  local text = f and f:read("a") or ""
+  local text = f and f:read("*a") or ""
   if f then f:close() end
   return text
 end
@@ -282,7 +282,7 @@ function H.netns_problem()
   -- /proc/net/route: destination and mask in hex, network byte order read as a host
   -- (little-endian) word, so 224.0.0.0/4 is 000000E0/000000F0.
   local routes = io.open("/proc/net/route")
-  local text = routes and routes:read("a") or ""
+  local text = routes and routes:read("*a") or ""
   if routes then routes:close() end
   if not text:find("\nlo%s+000000E0%s+%x+%s+%x+%s+%d+%s+%d+%s+%d+%s+000000F0") then
     return "the private network namespace has no 224.0.0.0/4 route on lo " ..
@@ -340,7 +340,7 @@ end
 -- This process's id.
 function H.pid()
   local f = assert(io.open("/proc/self/stat"))
-  local pid = f:read("n")
+  local pid = f:read("*n")
   f:close()
   return pid
 end

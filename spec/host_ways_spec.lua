@@ -22,7 +22,7 @@ end
 -- Runs a child to its end; returns its output (stdout and stderr) and exit code.
 local function run_child(cmd)
   local p = H.popen(child(cmd))
-  local out = p:read("a")
+  local out = p:read("*a")
   local _, _, code = p:close()
   return out, code
 end
@@ -160,7 +160,7 @@ describe("the C host serving datagrams sent from outside", function()
       local msgs = {}
       for i = 1, N do msgs[i] = ("datagram %d from the spec"):format(i) end
       local replies = exchange(tonumber(port), msgs)
-      local rest = p:read("a")
+      local rest = p:read("*a")
       local _, _, code = p:close()
       local out = seen .. "\n" .. rest
       assert.equals(0, code, out)
@@ -183,7 +183,7 @@ describe("the C host with nothing referenced (an unref'd socket)", function()
       if not port then p:close() end
       assert.is_string(port, "the host did not start the script:\n" .. seen)
       assert.same({ "pong:ping" }, exchange(tonumber(port), { "ping" }))
-      local rest = p:read("a")
+      local rest = p:read("*a")
       local _, _, code = p:close()
       local out = seen .. "\n" .. rest
       assert.equals(0, code, out)
@@ -225,7 +225,7 @@ describe("the C host's contract", function()
     local port, more = read_until(p, "^idle: listening (%d+)$")
     assert.is_string(port, seen .. "\n" .. more)
     assert.truthy(H.execute("kill -TERM " .. pid))
-    local rest = p:read("a")
+    local rest = p:read("*a")
     local _, _, code = p:close()
     assert.equals(0, code, rest)
     assert.equals("SIGTERM", summary(rest).signal, rest)
@@ -238,7 +238,7 @@ describe("the C host's contract", function()
     local ready, more = read_until(p, "^graceful: (ready)$")
     assert.equals("ready", ready, seen .. "\n" .. more)
     assert.truthy(H.execute("kill -TERM " .. pid))
-    local rest = p:read("a")
+    local rest = p:read("*a")
     local _, _, code = p:close()
     assert.equals(0, code, rest)
     assert.truthy(rest:find("graceful: got SIGTERM\ngraceful: stopping\n", 1, true), rest)

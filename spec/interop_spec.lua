@@ -14,7 +14,7 @@ local shell_quote = H.shell_quote
 -- The node binary, or a failed assertion that says how to get one.
 local function node()
   local p = io.popen("command -v " .. shell_quote(NODE) .. " 2>/dev/null")
-  local path = p and p:read("l")
+  local path = p and p:read("*l")
   if p then p:close() end
   assert(path and path ~= "", ("Node.js (%q) is not installed, so the interop specs cannot run: "
     .. "install the Debian package `nodejs` (or set DGRAM_NODE)"):format(NODE))
@@ -33,7 +33,7 @@ end
 -- Reads the rest of the peer's output and waits for it to exit (it does by itself, in
 -- bounded time); returns the output and its exit status.
 local function finish_peer(p)
-  local out = p:read("a") or ""
+  local out = p:read("*a") or ""
   local _, how, code = p:close()
   return out, how, code
 end
@@ -58,7 +58,7 @@ local function to_node_and_back(kind)
   local family = kind == "udp6" and "IPv6" or "IPv4"
   local sent = payloads()
   local peer = start_peer("server", kind, #sent, TIMEOUT)
-  local line = peer:read("l")
+  local line = peer:read("*l")
   local port = math.tointeger(tonumber(line or ""))
   if not port then
     local rest = finish_peer(peer)

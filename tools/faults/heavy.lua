@@ -120,7 +120,7 @@ function H.emfile()
   local cmd = ("env -u LD_PRELOAD sh -c 'ulimit -n 64 && exec env LD_PRELOAD=%s lua5.4 " ..
     "tools/faults/emfile_child.lua'"):format(os.getenv("LD_PRELOAD") or "")
   local p = io.popen(cmd)
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local new = out:match("new|([^\n]*)") or "child failed: " .. out
   local sent, calls, code, errors = out:match("send|(%a+)|(%d+)|([^|]*)|([^\n]*)")
