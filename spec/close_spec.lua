@@ -362,23 +362,4 @@ describe("socket:close (Node's test-dgram-* cases)", function()
       H.run(2000)
       assert.equals(1, closes)
     end)
-
-  it("test-dgram-async-dispose: <close> closes the socket (then NOT_RUNNING); closing "
-    .. "an already closed socket that way does not raise", function()
-      local closes = 0
-      local kept
-      do
-        local s <close> = dgram.createSocket("udp4")
-        s:on("close", function() closes = closes + 1 end)
-        kept = s
-      end
-      H.run(1000)
-      assert.equals(1, closes)
-      raises("ERR_SOCKET_DGRAM_NOT_RUNNING", kept.address, kept)
-      no_raise(function()
-        local s <close> = dgram.createSocket("udp4")
-        s:close()
-      end)
-      H.run(1000)
-    end)
 end)

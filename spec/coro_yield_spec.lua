@@ -197,6 +197,10 @@ describe("wait tokens", function()
   end)
 
   it("a coroutine closed while it waits in recv does not swallow the next datagram", function()
+    if not coroutine.close then
+      return pending(_VERSION .. " has no coroutine.close (Lua 5.4): a coroutine dropped "
+        .. "while it waits still waits")
+    end
     local server, port = H.bound("udp4")
     local got
     dgram.spawn(function()

@@ -316,7 +316,8 @@ describe("links", function()
   end)
 end)
 
--- Runs a script as `lua5.4 script.lua`; returns whether it exited with 0, and its output.
+-- Runs a script as `lua5.4 script.lua` (the Lua under test, H.lua); returns whether it
+-- exited with 0, and its output.
 -- Under `make asan` the script is checked for memory errors but not for leaks: at the exit
 -- of some scripts LeakSanitizer's own tracer crashes on this machine ("Tracer caught signal
 -- 11" while it reads a bogus dynamic-TLS range), whatever the script does; the specs that
@@ -325,7 +326,7 @@ local function run_script(code)
   local dir = H.child_dir(code)
   local env = H.child_env()
   if env ~= "" then env = env .. "ASAN_OPTIONS=detect_leaks=0:exitcode=99 " end
-  local ok = H.execute(("%stimeout %d lua5.4 %s >%s 2>&1"):format(env, 20 * H.scale,
+  local ok = H.execute(("%stimeout %d %s %s >%s 2>&1"):format(env, 20 * H.scale, H.lua,
     H.shell_quote(dir .. "/child.lua"), H.shell_quote(dir .. "/out")))
   local output = H.read_text(dir .. "/out")
   H.remove_dir(dir)

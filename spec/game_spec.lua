@@ -9,7 +9,7 @@ local TICK_HZ, SERVER_SECONDS, TIMEOUT_MS = 60, 3.5, 500
 
 -- The children use the normal build (the sanitizers preloaded into this process are not
 -- theirs to load).
-local ENV = "LUA_PATH='./lua/?.lua;;' LUA_CPATH='./build/?.so;;'"
+local ENV = "LUA_PATH='./lua/?.lua;;' LUA_CPATH='./" .. H.build .. "/?.so;;'"
 
 local function read(path)
   local f = io.open(path)
@@ -40,10 +40,10 @@ local function game(server, bot_args)
     n=0
     until grep -q '^LISTENING' %s/server || [ $n -ge 200 ]; do sleep 0.05; n=$((n + 1)); done
     port=$(sed -n 's/^LISTENING \([0-9]*\).*/\1/p' %s/server)
-    [ -n "$port" ] && %s lua5.4 examples/game_bots.lua "$port" %s > %s/bots 2>&1
+    [ -n "$port" ] && %s %s examples/game_bots.lua "$port" %s > %s/bots 2>&1
     wait $pid
   ]]):format(ENV, server, TICK_HZ, SERVER_SECONDS, BOTS, TIMEOUT_MS, dir, dir, dir, ENV,
-    bot_args, dir)
+    H.lua, bot_args, dir)
   H.execute("timeout 60 sh -c '" .. script:gsub("'", "'\\''") .. "'")
   local server_out, bots_out = read(dir .. "/server"), read(dir .. "/bots")
   os.execute("rm -rf " .. dir)
@@ -52,8 +52,9 @@ end
 
 -- `make asan` builds only the sanitized module; the children need the plain one.
 local function plain_build()
-  if not io.open("build/dgram/core.so") then H.execute("make -s all >/dev/null") end
-  assert.is_truthy(io.open("build/dgram/core.so"), "make all did not build the module")
+  local so = H.build .. "/dgram/core.so"
+  if not io.open(so) then H.execute("make -s all >/dev/null") end
+  assert.is_truthy(io.open(so), "make all did not build the module")
 end
 
 local function check_game(server_cmd)
@@ -91,14 +92,15 @@ local function check_game(server_cmd)
 end
 
 local function embed_host()
-  if not io.open("build/embed-host") then H.execute("make -s embed-host >/dev/null") end
-  assert.is_truthy(io.open("build/embed-host"), "make embed-host did not build the host")
-  return "build/embed-host --mode=nowait"
+  local host = H.build .. "/embed-host"
+  if not io.open(host) then H.execute("make -s embed-host >/dev/null") end
+  assert.is_truthy(io.open(host), "make embed-host did not build the host")
+  return host .. " --mode=nowait"
 end
 
 describe("the game server example", function()
   it("serves 20 bots standalone: no input lost, snapshots at the tick rate", function()
-    local s = check_game("lua5.4")
+    local s = check_game(H.lua)
     assert.equals("standalone", s.mode)
   end)
 
@@ -109,7 +111,7 @@ describe("the game server example", function()
 
   it("stops on SIGTERM with its line printed, standalone and in the host", function()
     plain_build()
-    for _, server in ipairs({ "lua5.4", embed_host() }) do
+    for _, server in ipairs({ H.lua, embed_host() }) do
       local dir = os.tmpname()
       H.execute(([[
         %s %s examples/game_server.lua 0 60 30 > %s 2>&1 &

@@ -1,9 +1,19 @@
 -- Shared by the specs: tracked sockets closed after each test, bounded loop runs, child
 -- processes, error checks; the helpers that exchange datagrams are in spec/helper_net.lua.
 local dgram = require("dgram")
+local gcmodes = require("gcmodes")
 
 local H = { dgram = dgram }
 local open = {}
+
+-- The Lua this run tests (`make test LUA=lua5.3`: lua5.4, lua5.3, lua5.1 or luajit) and
+-- the Makefile's build directory for it (build/ for 5.4, build/<lua> for the others).
+H.lua = os.getenv("LUA") or "lua5.4"
+H.build = os.getenv("DGRAM_BUILD") or "build"
+-- The C flags and pkg-config name for a C harness built against it (the Makefile's: LuaJIT
+-- finds lua-compat53's compat-5.3.h in lua5.1's include directory).
+H.lua_cflags = (H.lua == "luajit" and "-idirafter /usr/include/lua5.1 " or "")
+  .. "$(pkg-config --cflags " .. H.lua .. ") "
 
 -- Under valgrind everything is ~30x slower: deadlines stretch with it.
 H.scale = os.getenv("DGRAM_SLOW") and 20 or 1
@@ -300,8 +310,8 @@ function H.child(code, seconds, ...)
   local dir = H.child_dir(code)
   local args = {}
   for i, a in ipairs({ ... }) do args[i] = H.shell_quote(a) end
-  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(H.child_env(),
-    (seconds or 20) * H.scale, H.shell_quote(dir .. "/child.lua"), table.concat(args, " "),
+  local ok = H.execute(("%stimeout %d %s %s %s >%s 2>&1"):format(H.child_env(),
+    (seconds or 20) * H.scale, H.lua, H.shell_quote(dir .. "/child.lua"), table.concat(args, " "),
     H.shell_quote(dir .. "/out")))
   local output = H.read_text(dir .. "/out")
   H.remove_dir(dir)
@@ -313,17 +323,18 @@ end
 -- collection) and restarted just before, makes a minor collection there, which runs every
 -- pending finalizer at once. H.in_call is true while fn runs, for the finalizers to see.
 -- Returns pcall(fn)'s status and fn's first result or error.
+H.in_call = false
 function H.finalize_inside(make, fn)
-  collectgarbage("incremental")
+  gcmodes.incremental()
   collectgarbage("collect")
-  collectgarbage("generational")
+  gcmodes.eager() -- (other Luas than 5.4: gcmodes.lua)
   collectgarbage("stop")
   make()
   collectgarbage("restart")
   H.in_call = true
   local ok, result = pcall(fn) -- nothing here allocates but fn
   H.in_call = false
-  collectgarbage("incremental")
+  gcmodes.incremental()
   collectgarbage("collect") -- the finalizers that did not run inside fn run now
   return ok, result
 end
@@ -368,7 +379,7 @@ require("helper_net")
 function H.lua_child(script, shell)
   local dir = H.child_dir(script)
   local out, status = H.sh(("%s; exec env %s%s %s"):format(shell or "true", H.child_env(),
-    os.getenv("LUA") or "lua5.4", H.shell_quote(dir .. "/child.lua")))
+    H.lua, H.shell_quote(dir .. "/child.lua")))
   H.remove_dir(dir)
   return out, status
 end

@@ -6,14 +6,15 @@
 -- DGRAM_VALGRIND=1 runs every child under valgrind memcheck (errors exit 99).
 local H = require("helper")
 
-local HOST = "build/embed-host"
+local HOST = H.build .. "/embed-host"
 local VALGRIND = "valgrind -q --error-exitcode=99 --leak-check=full"
 
 -- The command line of a child: this tree's modules, bounded in time, under valgrind when
 -- asked. `timeout` ends a child that hangs (exit 124), so no test waits for ever; the
 -- shell execs it, so the shell's $$ is the pid that signals reach the child through.
 local function child(cmd)
-  local prefix = "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./build/?.so;;'; " ..
+  local prefix = "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./" .. H.build
+    .. "/?.so;;'; " ..
     ("export LUA_PATH LUA_CPATH; exec timeout %d "):format(20 * H.scale)
   if os.getenv("DGRAM_VALGRIND") then prefix = prefix .. VALGRIND .. " " end
   return prefix .. cmd
@@ -104,7 +105,7 @@ after_each(H.cleanup)
 describe("way 1: dgram.run('nowait') once per frame", function()
   it("a Lua frame loop gets every echo back, one datagram per frame, and ends by itself",
     function()
-      local out, code = run_child("lua5.4 examples/host_frame_loop.lua 20")
+      local out, code = run_child(H.lua .. " examples/host_frame_loop.lua 20")
       assert.equals(0, code, out)
       assert_pings(out, "client got echo: ", 20)
       assert.truthy(out:find("host_frame_loop: 20 of 20 echoes in %d+ frames\n"), out)
@@ -256,7 +257,7 @@ describe("way 3: luv and dgram on one thread", function()
   it("luv drives dgram: uv.new_poll(dgram.backendFd()) and a timer", function()
     local problem = luv_problem()
     if problem then pending(problem) return end
-    local out, code = run_child("lua5.4 examples/luv_drives_dgram.lua 12")
+    local out, code = run_child(H.lua .. " examples/luv_drives_dgram.lua 12")
     assert.equals(0, code, out)
     assert_pings(out, "server got: ", 12)
     assert_pings(out, "client got echo: ", 12)
@@ -266,7 +267,7 @@ describe("way 3: luv and dgram on one thread", function()
   it("dgram drives luv: dgram.watch(uv.backend_fd()) and a timer", function()
     local problem = luv_problem()
     if problem then pending(problem) return end
-    local out, code = run_child("lua5.4 examples/dgram_drives_luv.lua 12")
+    local out, code = run_child(H.lua .. " examples/dgram_drives_luv.lua 12")
     assert.equals(0, code, out)
     assert_pings(out, "server got: ", 12)
     assert_pings(out, "client got echo: ", 12)

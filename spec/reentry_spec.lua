@@ -3,13 +3,14 @@
 -- socket, the call finds it out: nothing reaches a closing handle, every callback runs
 -- once, no descriptor leaks.
 local H = require("helper")
+local gcmodes = require("gcmodes")
 
 -- For H.finalize_inside: an object whose finalizer calls fn, and notes where it ran.
 local ran_inside
 local function garbage(fn)
   ran_inside = nil
   return function()
-    setmetatable({}, { __gc = function()
+    gcmodes.setmetatable({}, { __gc = function()
       ran_inside = H.in_call
       fn()
     end })
@@ -97,6 +98,7 @@ end)
 -- (Here, strings that other specs keep alive are reused without an allocation.)
 local window = [[
   local H = require("helper")
+  local gcmodes = require("gcmodes")
   local s = H.dgram.createSocket("udp4")
   local fds = H.open_fds()
   local n = { close = 0, listening = 0, connect = 0, error = 0 }
@@ -120,7 +122,7 @@ local window = [[
   }
   local inside
   local function make()
-    setmetatable({}, { __gc = function()
+    gcmodes.setmetatable({}, { __gc = function()
       inside = H.in_call
       pcall(s.close, s)
     end })

@@ -3,13 +3,16 @@
 # allows them, and prints "N passed, N failed[, N skipped]" as the last line.
 #   DGRAM_ASAN=1      run under AddressSanitizer + UBSan (module built with them)
 #   DGRAM_VALGRIND=1  run under valgrind memcheck
-#   DGRAM_CPATH       where dgram/core.so is (default ./build/?.so)
+#   LUA               the Lua to run them on (default lua5.4; busted runs on it as is:
+#                     --ignore-lua over .busted's lua)
+#   DGRAM_CPATH       where dgram/core.so is (default ./$DGRAM_BUILD/?.so, ./build/?.so)
 set -u
 cd "$(dirname "$0")/.." || exit 2
 LUA=${LUA:-lua5.4}
+BUILD_DIR=${DGRAM_BUILD:-build} # the Makefile's per-Lua build directory
 BUSTED=$(command -v busted)
 export LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;"
-export LUA_CPATH="${DGRAM_CPATH:-./build/?.so};;"
+export LUA_CPATH="${DGRAM_CPATH:-./$BUILD_DIR/?.so};;"
 runner="$LUA"
 if [ -n "${DGRAM_ASAN:-}" ]; then
   asan=$(cc -print-file-name=libasan.so)
@@ -31,7 +34,7 @@ summary() {
 
 status=0
 # shellcheck disable=SC2086
-$runner "$BUSTED" --output=utfTerminal --pattern=_spec spec 2>&1 | tee "$log/main"
+$runner "$BUSTED" --ignore-lua --output=utfTerminal --pattern=_spec spec 2>&1 | tee "$log/main"
 [ "$(tail -c 1 "$log/main")" = "" ] || echo
 
 # Multicast and broadcast run only inside a private network namespace with lo set up.
@@ -39,11 +42,11 @@ ns_setup='ip link set lo up && ip link set lo multicast on && ip route add 224.0
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null &&
   unshare -n sh -c "$ns_setup" >/dev/null 2>&1; then
   # shellcheck disable=SC2086
-  unshare -n sh -c "$ns_setup && exec $runner $BUSTED --output=utfTerminal --pattern=_nsspec spec" 2>&1 | tee "$log/ns"
+  unshare -n sh -c "$ns_setup && exec $runner $BUSTED --ignore-lua --output=utfTerminal --pattern=_nsspec spec" 2>&1 | tee "$log/ns"
 else
   reason="no private network namespace here (needs root, unshare and ip)"
   echo "multicast/broadcast specs skipped: $reason"
-  DGRAM_NO_NETNS="$reason" $runner "$BUSTED" --output=utfTerminal --pattern=_nsspec spec 2>&1 | tee "$log/ns"
+  DGRAM_NO_NETNS="$reason" $runner "$BUSTED" --ignore-lua --output=utfTerminal --pattern=_nsspec spec 2>&1 | tee "$log/ns"
 fi
 
 passed=0 failed=0 skipped=0

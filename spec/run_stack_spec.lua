@@ -23,7 +23,7 @@ end
 local function fullest()
   local lo, hi = 0, 1000000
   while lo < hi do
-    local mid = (lo + hi + 1) // 2
+    local mid = math.floor((lo + hi + 1) / 2)
     if with_stack_used(mid, dgram.alive) then lo = mid else hi = mid - 1 end
   end
   return lo
@@ -59,7 +59,7 @@ describe("dgram.run with the Lua stack nearly full", function()
         end
         local lo, hi = 0, 1000000
         while lo < hi do
-          local mid = (lo + hi + 1) // 2
+          local mid = math.floor((lo + hi + 1) / 2)
           if with_stack_used(mid, dgram.alive) then lo = mid else hi = mid - 1 end
         end
         local ran = 0
