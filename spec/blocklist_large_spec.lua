@@ -136,7 +136,7 @@ describe("block lists: random rules against a rule-by-rule check", function()
     for _ = 1, 300 do
       local offset = rand(0x1000000)
       if offset == 0xffffff or offset == 0 then offset = 1 end -- not lo's broadcast
-      local addr = 0x7f000000 | offset
+      local addr = 0x7f000000 + offset
       local want = false
       for _, r in ipairs(rules) do
         if ipv4_rule_matches(r.addr, r.prefix, addr) then want = true; break end

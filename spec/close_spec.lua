@@ -1,6 +1,6 @@
 -- socket:close and 'close', and every method on a closed socket.
 local H = require("helper")
-local raises, dgram, quiet, no_raise = H.raises, H.dgram, H.quiet, H.no_raise
+local raises, dgram, quiet = H.raises, H.dgram, H.quiet
 local free_port = H.free_port
 
 local LO4 = "127.0.0.1"

@@ -3,6 +3,7 @@
 -- ERR_INVALID_STATE error object at the call, and no waiter left behind that could resume
 -- a later, unrelated wait. And wait tokens: a wake-up only resumes the wait that armed it.
 local H = require("helper")
+local gcmodes = require("gcmodes")
 local dgram = H.dgram
 
 -- Runs fn inside a context where the running coroutine cannot yield; returns pcall's
@@ -25,7 +26,7 @@ local contexts = {
   end,
   ["a finalizer (__gc)"] = function(fn)
     local result
-    setmetatable({}, { __gc = function() result = table.pack(pcall(fn)) end })
+    gcmodes.setmetatable({}, { __gc = function() result = table.pack(pcall(fn)) end })
     for _ = 1, 4 do
       collectgarbage("collect")
       if result then break end

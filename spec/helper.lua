@@ -139,8 +139,25 @@ end
 
 -- io.popen for a child command, stdout and stderr together, without the sanitizers
 -- `make asan` preloads into lua5.4 (as H.execute).
+-- Its close() returns what 5.2's does (true or nil, "exit", the status) on every Lua:
+-- 5.1's returns true alone, so there the status comes through a file.
 function H.popen(cmd)
-  return assert(io.popen("env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "' 2>&1"))
+  local line = "env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "' 2>&1"
+  if _VERSION ~= "Lua 5.1" then return assert(io.popen(line)) end
+  local status_file = os.tmpname()
+  local p = assert(io.popen(line .. "; echo $? >" .. status_file))
+  local handle = {}
+  for _, name in ipairs({ "read", "lines" }) do
+    handle[name] = function(_, ...) return p[name](p, ...) end
+  end
+  function handle.close()
+    p:close()
+    local code = tonumber(H.read_text(status_file):match("%d+"))
+    os.remove(status_file)
+    if code == 0 then return true, "exit", 0 end
+    return nil, "exit", code
+  end
+  return handle
 end
 
 -- Calls fn(...) expecting it to raise an error object (a table); returns the object.

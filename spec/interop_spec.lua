@@ -24,10 +24,9 @@ end
 -- Starts the peer; returns the popen handle (stdout and stderr of node). Node does not
 -- inherit LD_PRELOAD: under `make asan` the sanitizers are for this module, not for node.
 local function start_peer(...)
-  local cmd = { "env -u LD_PRELOAD", shell_quote(node()), shell_quote(PEER) }
+  local cmd = { shell_quote(node()), shell_quote(PEER) }
   for _, a in ipairs({ ... }) do cmd[#cmd + 1] = shell_quote(a) end
-  local p = assert(io.popen(table.concat(cmd, " ") .. " 2>&1", "r"))
-  return p
+  return H.popen(table.concat(cmd, " "))
 end
 
 -- Reads the rest of the peer's output and waits for it to exit (it does by itself, in

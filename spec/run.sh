@@ -13,6 +13,8 @@ BUILD_DIR=${DGRAM_BUILD:-build} # the Makefile's per-Lua build directory
 BUSTED=$(command -v busted)
 export LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;"
 export LUA_CPATH="${DGRAM_CPATH:-./$BUILD_DIR/?.so};;"
+# Lua 5.1 and LuaJIT: the specs' own 5.2/5.3 idioms, in every child lua too (not the module's)
+case $LUA in lua5.1 | luajit) export LUA_INIT="@$PWD/spec/compat.lua" ;; esac
 runner="$LUA"
 if [ -n "${DGRAM_ASAN:-}" ]; then
   asan=$(cc -print-file-name=libasan.so)

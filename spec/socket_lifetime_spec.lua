@@ -2,7 +2,6 @@
 -- collected (<close>: spec/close54.lua).
 local H = require("helper")
 local dgram, nop, prun, run_until, assert_idle = H.dgram, H.nop, H.prun, H.wait, H.assert_idle
-local raises = H.raises
 
 describe("socket lifetimes", function()
   after_each(H.cleanup)
