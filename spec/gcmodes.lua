@@ -16,10 +16,12 @@ function G.setmetatable(t, mt)
 end
 
 -- A collector that, restarted after collectgarbage("stop"), runs every pending finalizer
--- at the next allocation: 5.4's generational mode (a minor collection there); elsewhere
--- an incremental collector with no pause whose one step is a whole cycle.
+-- at the next allocation: 5.4's generational mode (entered with a full collection; a
+-- minor collection there); elsewhere a full collection, then an incremental collector
+-- with no pause whose one step is a whole cycle.
 function G.eager(...)
   if V54 then return collectgarbage("generational", ...) end
+  collectgarbage("collect")
   collectgarbage("setpause", 0)
   collectgarbage("setstepmul", 1000000)
 end

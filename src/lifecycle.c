@@ -37,6 +37,7 @@ static int socket_toclose(lua_State *L) {
 /* Collected (never bound, or closed) or the state is closing: free without Lua. */
 static int socket_gc(lua_State *L) {
   dgram_socket *s = lua_touserdata(L, 1);
+  if (s->loop->closing) s->handle = NULL; /* closed and freed with the loop (timer_gc) */
   if (s->handle != NULL) {
     batch_send_now(s->loop,
                    s); /* the state is closing: a batch keeps s alive till then */

@@ -586,6 +586,8 @@ static int loop_gc(lua_State *L) {
         "dgram.run()\n",
         stderr);
   loop->closing = 1;
+  /* os.exit(0, true) from a callback frees the loop before the exit hook runs */
+  if (running_loop == loop) running_loop = NULL;
   HOOKS_CALL(loop, exiting);
   HOOKS_CALL(loop, close_handles);
   uv_walk(&loop->uv, close_leftover, NULL);
