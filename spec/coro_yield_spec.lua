@@ -37,8 +37,16 @@ local contexts = {
 }
 local context_names = { "a table.sort comparator", "a string.gsub callback", "a finalizer (__gc)" }
 
+-- Lua 5.1 (not LuaJIT) has no coroutine.isyieldable: there the yield itself fails, with
+-- Lua's own error (docs/API.md, "Lua versions").
+local NO_ISYIELDABLE = not coroutine.isyieldable
+
 local function assert_invalid_state(ok, err, what)
   assert.is_false(ok, what .. " should have raised")
+  if NO_ISYIELDABLE and type(err) == "string" then
+    assert.truthy(err:find("attempt to yield across", 1, true), err)
+    return
+  end
   assert.equals("table", type(err), "an error object, got: " .. tostring(err))
   assert.equals("ERR_INVALID_STATE", err.code)
   assert.equals("string", type(err.message))
@@ -63,6 +71,10 @@ describe("a waiting call where the coroutine cannot yield", function()
     for _, what in ipairs(call_names) do
       it(what .. " inside " .. where .. " raises ERR_INVALID_STATE at the call and leaves "
         .. "no waiter: a later sleep(200) is not cut short, nothing is lost", function()
+        if NO_ISYIELDABLE and what == "socket:sendAsync" then
+          return pending(_VERSION .. " has no coroutine.isyieldable: sendAsync sends, then "
+            .. "its yield fails")
+        end
         local server, port = H.bound("udp4")
         local client = H.socket("udp4")
         local heard = {}

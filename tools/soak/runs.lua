@@ -10,7 +10,7 @@ local PAGE = 4096 -- /proc/self/statm counts pages; x86-64 and arm64 Linux use 4
 function M.rss()
   local f = io.open("/proc/self/statm")
   if not f then return 0 end
-  local _, resident = f:read("n", "n")
+  local _, resident = f:read("*n", "*n")
   f:close()
   return (resident or 0) * PAGE
 end
