@@ -4,7 +4,7 @@
 -- without them (luacheck's std "min" holds them to what every Lua has).
 if _VERSION ~= "Lua 5.1" or math.type then return end -- (busted may add table.pack)
 
--- luacheck: push ignore 113 122 143
+-- luacheck: push ignore 113 121 122 143
 table.unpack = table.unpack or unpack
 table.pack = table.pack or function(...) return { n = select("#", ...), ... } end
 
@@ -30,6 +30,25 @@ math.tointeger = function(x)
 end
 math.maxinteger = 2 ^ 53 - 1 -- the largest that doubles count to
 math.mininteger = -(2 ^ 53 - 1)
+
+-- load and loadfile with a mode and an environment (LuaJIT has them already).
+if not jit then
+  local loadfile51, load51, loadstring51 = loadfile, load, loadstring
+  local function with_env(f, err, env)
+    if f and env then setfenv(f, env) end
+    return f, err
+  end
+  loadfile = function(path, _, env)
+    local f, err = loadfile51(path)
+    return with_env(f, err, env)
+  end
+  load = function(chunk, name, _, env)
+    local f, err
+    if type(chunk) == "string" then f, err = loadstring51(chunk, name) else
+      f, err = load51(chunk, name) end
+    return with_env(f, err, env)
+  end
+end
 
 -- coroutine.running() in the main thread: nil there, (nil, true) here as (main, true) in
 -- 5.2 and later.

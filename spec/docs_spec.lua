@@ -242,9 +242,10 @@ describe("types/dgram.lua", function()
           for _, q in ipairs(def.params) do listed = listed or q == p end
           if not listed then undocumented[#undocumented + 1] = it.name .. " @param " .. p end
         end
-        -- A Lua function's own parameters say how many the types must name at least.
+        -- A Lua function's own parameters say how many the types must name at least
+        -- (Lua 5.2 and later tell them: nparams).
         local info = type(it.fn) == "function" and debug.getinfo(it.fn, "Su")
-        if info and info.what == "Lua" then
+        if info and info.what == "Lua" and info.nparams then
           local named = #def.params - ((def.params[#def.params] == "...") and 1 or 0)
           local need = info.nparams - (it.method and 1 or 0)
           if named < need or (info.isvararg and def.params[#def.params] ~= "...") then
