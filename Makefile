@@ -25,8 +25,10 @@ LIB_LUA   = dgram=lua/dgram.lua \
 # (5.4 keeps build/), which the specs read from DGRAM_BUILD. 5.1 and LuaJIT need
 # lua-compat53's compat-5.3.h (src/compat.h), which lives in lua5.1's include directory.
 BUILD     = $(if $(filter lua5.4,$(LUA)),build,build/$(LUA))
-LUA_PKGS  = $(LUA) $(if $(filter luajit,$(LUA)),libluajit-5.1-dev lua-compat53-dev,\
-            $(if $(filter lua5.1,$(LUA)),liblua5.1-0-dev lua-compat53-dev,lib$(LUA)-dev))
+# What `make LUA=...` installs besides (README.md names the same: readme_packages_spec).
+COMPAT53  = lua-compat53-dev lua-compat53
+LUA_PKGS  = $(LUA) $(if $(filter luajit,$(LUA)),libluajit-5.1-dev $(COMPAT53),\
+            $(if $(filter lua5.1,$(LUA)),liblua5.1-0-dev $(COMPAT53),lib$(LUA)-dev))
 WARN     += $(if $(filter luajit,$(LUA)),-idirafter /usr/include/lua5.1)
 export LUA
 export DGRAM_BUILD = $(BUILD)

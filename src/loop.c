@@ -320,8 +320,9 @@ int loop_call(lua_State *L, dgram_loop *loop, int nargs) {
 
 /* ---- dgram.run, backendFd, backendTimeout ------------------------------------------ */
 
-/* Pushes `traceback`. Before Lua 5.2 a C function pushed is a new closure each time, which
- * would be garbage made by every dgram.run: there it is made once, kept in the registry. */
+/* Pushes `traceback`. Before Lua 5.2 a C function pushed is a new closure each time,
+ * which would be garbage made by every dgram.run: there it is made once, kept in the
+ * registry. */
 static void push_traceback(lua_State *L) {
 #if LUA_VERSION_NUM < 502
   static const char key = 0;

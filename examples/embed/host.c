@@ -149,7 +149,7 @@ static void report_error(lua_State *L) {
   lua_pop(L, 2);
 }
 
-#ifndef DGRAM_STATIC /* the shared build finds this project's lua/ and build/ */
+#ifndef DGRAM_STATIC    /* the shared build finds this project's lua/ and build/ */
 #ifndef DGRAM_BUILD_DIR /* build/<lua> for a Lua other than 5.4 (the Makefile says) */
 #define DGRAM_BUILD_DIR "build"
 #endif
@@ -159,7 +159,8 @@ static int project_root(char *root, size_t size) {
   if (n <= 0) return 0;
   root[n] = '\0';
   int levels = 2; /* "/embed-host", then each part of DGRAM_BUILD_DIR */
-  for (const char *c = DGRAM_BUILD_DIR; *c != '\0'; c++) levels += *c == '/';
+  for (const char *c = DGRAM_BUILD_DIR; *c != '\0'; c++)
+    levels += *c == '/';
   for (int up = 0; up < levels; up++) {
     char *slash = strrchr(root, '/');
     if (slash == NULL) return 0;
