@@ -1,5 +1,6 @@
-# dgram for Lua 5.4. `make`, `make demo` and `make test` install what is missing first
-# (as root; otherwise they print the apt-get command): tools/deps.sh.
+# dgram for Lua 5.4 (LUA=lua5.3, lua5.1 or luajit: the block below). `make`, `make demo` and
+# `make test` install what is missing first (as root; otherwise they print the apt-get
+# command): tools/deps.sh.
 LUA      ?= lua5.4
 CC       ?= cc
 PKGS      = libuv $(LUA)

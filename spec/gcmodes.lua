@@ -23,7 +23,7 @@ function G.eager(...)
   if V54 then return collectgarbage("generational", ...) end
   collectgarbage("collect")
   collectgarbage("setpause", 0)
-  collectgarbage("setstepmul", 1000000)
+  collectgarbage("setstepmul", 100000000) -- a step of 100 MB of work: any heap of the specs
 end
 
 -- The incremental collector (pause, step multiplier; each as it was when absent or 0).
