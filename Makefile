@@ -1,26 +1,16 @@
-# dgram for Lua 5.4. `make`, `make demo` and `make test` install what is missing first
-# (as root; otherwise they print the apt-get command): tools/deps.sh.
+# dgram for Lua 5.4 (LUA=lua5.3, lua5.1 or luajit: the block below). `make`, `make demo` and
+# `make test` install what is missing first (as root; otherwise they print the apt-get
+# command): tools/deps.sh.
 LUA      ?= lua5.4
 CC       ?= cc
-PKGS      = libuv lua5.4
+PKGS      = libuv $(LUA)
 CFLAGS   ?= -O2 -g
 WARN      = -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE
 SRC       = $(sort $(wildcard src/*.c))
-HDR       = src/dgram.h src/platform.h
+HDR       = src/dgram.h src/platform.h src/compat.h
 HOST_SRC  = examples/embed/host.c
 C_ALL     = $(SRC) $(HDR) $(HOST_SRC) include/dgram.h src/lib/luaopen_dgram.c \
             $(wildcard spec/c/*.c bench/c/*.c)
-BUILD     = build
-
-# PORTABLE=1: every Linux fast path off (src/platform.h; in WARN, so that every compile
-# of the build gets it), the plain libuv fallbacks that other OSes use instead, built
-# apart in build/portable (the specs find it through DGRAM_BUILD): `make test PORTABLE=1`
-# runs the whole suite on them.
-ifneq ($(PORTABLE),)
-BUILD     = build/portable
-WARN     += -DDGRAM_PORTABLE
-endif
-export DGRAM_BUILD = $(BUILD)
 SO        = $(BUILD)/dgram/core.so
 ASAN_SO   = $(BUILD)/asan/dgram/core.so
 HOST      = $(BUILD)/embed-host
@@ -31,6 +21,28 @@ LIB       = $(BUILD)/libdgram.a
 VIS       = -fvisibility=hidden
 LIB_LUA   = dgram=lua/dgram.lua \
             $(foreach f,$(sort $(wildcard lua/dgram/*.lua)),dgram.$(basename $(notdir $(f)))=$(f))
+# ---- Lua versions: make [test] LUA=lua5.3 | lua5.1 | luajit (lua5.4 by default) ------
+# pkg-config knows each Lua by its interpreter's name. Each builds into its own directory
+# (5.4 keeps build/), which the specs read from DGRAM_BUILD. 5.1 and LuaJIT need
+# lua-compat53's compat-5.3.h (src/compat.h), which lives in lua5.1's include directory.
+BUILD     = $(if $(filter lua5.4,$(LUA)),build,build/$(LUA))
+# What `make LUA=...` installs besides (README.md names the same: readme_packages_spec).
+COMPAT53  = lua-compat53-dev lua-compat53
+LUA_PKGS  = $(LUA) $(if $(filter luajit,$(LUA)),libluajit-5.1-dev $(COMPAT53),\
+            $(if $(filter lua5.1,$(LUA)),liblua5.1-0-dev $(COMPAT53),lib$(LUA)-dev))
+WARN     += $(if $(filter luajit,$(LUA)),-idirafter /usr/include/lua5.1)
+export LUA
+
+# PORTABLE=1: every Linux fast path off (src/platform.h; in WARN, so that every compile
+# of the build gets it), the plain libuv fallbacks that other OSes use instead, built
+# apart in <build>/portable (the specs find it through DGRAM_BUILD): `make test PORTABLE=1`
+# runs the whole suite on them.
+ifneq ($(PORTABLE),)
+BUILD    := $(BUILD)/portable
+WARN     += -DDGRAM_PORTABLE
+endif
+export DGRAM_BUILD = $(BUILD)
+
 LUA_PATH_DEV = ./lua/?.lua;./lua/?/init.lua;./spec/?.lua;;
 BUSTED    = busted --lua=$(LUA)
 
@@ -49,6 +61,7 @@ all: build-deps $(SO)
 TEST_PKGS  = iproute2 nodejs strace lua-luv nftables valgrind
 build-deps:
 	@sh tools/deps.sh --build
+	@[ $(LUA) = lua5.4 ] || sh tools/deps.sh $(LUA_PKGS)
 deps:
 	@sh tools/deps.sh $(TEST_PKGS)
 
@@ -90,7 +103,7 @@ $(TSAN_BIN): $(SRC) $(HDR) include/dgram.h src/lib/luaopen_dgram.c $(BUILD)/gen/
 	@mkdir -p $(dir $@)
 	$(CC) -O1 -g -fsanitize=thread $(WARN) $$(pkg-config --cflags $(PKGS)) spec/c/threads.c \
 	  $(SRC) src/lib/luaopen_dgram.c $(BUILD)/gen/dgram_lua.c -o $@ \
-	  $$(pkg-config --libs lua5.4 libuv) -lpthread
+	  $$(pkg-config --libs $(LUA) libuv) -lpthread
 
 tsan: deps
 	@$(MAKE) --no-print-directory $(TSAN_BIN)
@@ -120,15 +133,15 @@ check-symbols: $(SO) $(LIB)
 embed-host: $(HOST)
 
 $(HOST): $(HOST_SRC) $(SO)
-	$(CC) $(CFLAGS) $(WARN) $$(pkg-config --cflags $(PKGS)) $(HOST_SRC) -o $@ \
-	  $$(pkg-config --libs lua5.4) -Wl,-E
+	$(CC) $(CFLAGS) $(WARN) -DDGRAM_BUILD_DIR='"$(BUILD)"' $$(pkg-config --cflags $(PKGS)) $(HOST_SRC) -o $@ \
+	  $$(pkg-config --libs $(LUA)) -Wl,-E
 
 # The same host linked with libdgram.a alone (include/dgram.h): no core.so, no Lua files.
 embed-host-static: $(HOST_STATIC)
 
 $(HOST_STATIC): $(HOST_SRC) $(LIB)
 	$(CC) $(CFLAGS) $(WARN) -DDGRAM_STATIC -Iinclude $(HOST_SRC) -o $@ -L$(BUILD) -ldgram \
-	  $$(pkg-config --cflags --libs lua5.4 libuv)
+	  $$(pkg-config --cflags --libs $(LUA) libuv)
 
 test: deps
 	@$(MAKE) --no-print-directory all embed-host

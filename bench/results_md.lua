@@ -176,7 +176,7 @@ local function write_results(path, lines, started, elapsed)
   local nf = io.open("bench/NOTES.md")
   if nf then
     add("")
-    add(nf:read("a"))
+    add(nf:read("*a"))
     nf:close()
   end
   local f = assert(io.open(path, "w"))

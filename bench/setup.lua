@@ -30,7 +30,7 @@ local LUA = "lua5.4"
 
 local function sh(cmd)
   local p = io.popen(cmd .. " 2>&1")
-  local text = p:read("a")
+  local text = p:read("*a")
   p:close()
   return text
 end

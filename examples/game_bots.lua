@@ -18,12 +18,14 @@ local HOST = "127.0.0.1"
 local DRAIN_MS = 300
 
 local INPUT_FORMAT, SNAPSHOT_FORMAT = "<BI4dbb", "<BI4I4dii"
-local unpack, pack, now = string.unpack, string.pack, dgram.now
+-- string.pack is Lua 5.3's: on Lua 5.1 and LuaJIT lua-compat53 gives it
+local strings = string.pack and string or require("compat53.string")
+local unpack, pack, now = strings.unpack, strings.pack, dgram.now
 
 -- Latency histogram: 0.02 ms buckets below 100 ms, then 1 ms buckets (cheap per sample).
 local hist, FINE, FINE_MS = {}, 5000, 100
 local function record(ms)
-  local b = ms < FINE_MS and (ms * 50) // 1 or FINE + (ms - FINE_MS) // 1
+  local b = ms < FINE_MS and math.floor(ms * 50) or FINE + math.floor(ms - FINE_MS)
   hist[b] = (hist[b] or 0) + 1
 end
 local function bucket_ms(b) -- the bucket's upper edge

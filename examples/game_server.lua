@@ -27,7 +27,8 @@ local INPUT_FORMAT, INPUT_SIZE, SNAPSHOT_FORMAT = "<BI4dbb", 15, "<BI4I4dii"
 -- Hz, at about 840 bytes of buffer per small datagram (docs/GAME_SERVER.md measures it).
 -- Linux doubles the value set and caps it at net.core.rmem_max first.
 local INPUTS_HELD_PER_CLIENT, BYTES_PER_DATAGRAM = 6, 840
-local recv_buffer = math.max(212992, expected * INPUTS_HELD_PER_CLIENT * BYTES_PER_DATAGRAM // 2)
+local recv_buffer = math.max(212992,
+  math.floor(expected * INPUTS_HELD_PER_CLIENT * BYTES_PER_DATAGRAM / 2))
 
 local server = dgram.createSocket({
   type = "udp4",
@@ -42,7 +43,9 @@ local tick, joined, dropped, peak = 0, 0, 0, 0
 local inputs, snapshots = 0, 0
 local timeout_ticks = math.max(1, math.ceil(timeout_ms * tick_hz / 1000))
 
-local unpack, pack = string.unpack, string.pack
+-- string.pack is Lua 5.3's: on Lua 5.1 and LuaJIT lua-compat53 gives it
+local strings = string.pack and string or require("compat53.string")
+local unpack, pack = strings.unpack, strings.pack
 
 server:on("message", function(msg, rinfo)
   if #msg ~= INPUT_SIZE then return end -- not an input: ignored

@@ -38,7 +38,7 @@ local function why_not()
       table.concat(names, ", ") .. ")"
   end
   local r = io.open("/proc/net/route")
-  local routes = r and r:read("a") or ""
+  local routes = r and r:read("*a") or ""
   if r then r:close() end
   if not routes:find("\nlo%s+000000E0%s") then
     return "lo has no route for 224.0.0.0/4 (ip route add 224.0.0.0/4 dev lo)"

@@ -5,7 +5,7 @@ describe("bench/svg.lua", function()
     local out = os.tmpname()
     assert.is_true(os.execute(("lua5.4 bench/svg.lua bench/RESULTS.md %s >/dev/null"):format(out)))
     local f = assert(io.open(out))
-    local svg = f:read("a")
+    local svg = f:read("*a")
     f:close()
     os.remove(out)
     local workloads, rows = {}, 0

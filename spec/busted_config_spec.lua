@@ -4,8 +4,8 @@ local H = require("helper")
 
 describe("plain busted after make", function()
   it("finds the module and runs a spec that exchanges a datagram", function()
-    local f = io.open("build/dgram/core.so")
-    if not f then pending("build/dgram/core.so is not built (make)") end
+    local f = io.open(H.build .. "/dgram/core.so")
+    if not f then pending(H.build .. "/dgram/core.so is not built (make)") end
     f:close()
     local out, status = H.sh("env -u LUA_PATH -u LUA_CPATH busted --output=TAP "
       .. "spec/smoke_spec.lua")

@@ -1,6 +1,6 @@
 -- socket:close and 'close', and every method on a closed socket.
 local H = require("helper")
-local raises, dgram, quiet, no_raise = H.raises, H.dgram, H.quiet, H.no_raise
+local raises, dgram, quiet = H.raises, H.dgram, H.quiet
 local free_port = H.free_port
 
 local LO4 = "127.0.0.1"
@@ -361,24 +361,5 @@ describe("socket:close (Node's test-dgram-* cases)", function()
       s:close()
       H.run(2000)
       assert.equals(1, closes)
-    end)
-
-  it("test-dgram-async-dispose: <close> closes the socket (then NOT_RUNNING); closing "
-    .. "an already closed socket that way does not raise", function()
-      local closes = 0
-      local kept
-      do
-        local s <close> = dgram.createSocket("udp4")
-        s:on("close", function() closes = closes + 1 end)
-        kept = s
-      end
-      H.run(1000)
-      assert.equals(1, closes)
-      raises("ERR_SOCKET_DGRAM_NOT_RUNNING", kept.address, kept)
-      no_raise(function()
-        local s <close> = dgram.createSocket("udp4")
-        s:close()
-      end)
-      H.run(1000)
     end)
 end)

@@ -3,6 +3,7 @@
 -- ERR_INVALID_STATE error object at the call, and no waiter left behind that could resume
 -- a later, unrelated wait. And wait tokens: a wake-up only resumes the wait that armed it.
 local H = require("helper")
+local gcmodes = require("gcmodes")
 local dgram = H.dgram
 
 -- Runs fn inside a context where the running coroutine cannot yield; returns pcall's
@@ -25,7 +26,7 @@ local contexts = {
   end,
   ["a finalizer (__gc)"] = function(fn)
     local result
-    setmetatable({}, { __gc = function() result = table.pack(pcall(fn)) end })
+    gcmodes.setmetatable({}, { __gc = function() result = table.pack(pcall(fn)) end })
     for _ = 1, 4 do
       collectgarbage("collect")
       if result then break end
@@ -36,8 +37,16 @@ local contexts = {
 }
 local context_names = { "a table.sort comparator", "a string.gsub callback", "a finalizer (__gc)" }
 
+-- Lua 5.1 (not LuaJIT) has no coroutine.isyieldable: there the yield itself fails, with
+-- Lua's own error (docs/API.md, "Lua versions").
+local NO_ISYIELDABLE = not coroutine.isyieldable
+
 local function assert_invalid_state(ok, err, what)
   assert.is_false(ok, what .. " should have raised")
+  if NO_ISYIELDABLE and type(err) == "string" then
+    assert.truthy(err:find("attempt to yield across", 1, true), err)
+    return
+  end
   assert.equals("table", type(err), "an error object, got: " .. tostring(err))
   assert.equals("ERR_INVALID_STATE", err.code)
   assert.equals("string", type(err.message))
@@ -62,6 +71,10 @@ describe("a waiting call where the coroutine cannot yield", function()
     for _, what in ipairs(call_names) do
       it(what .. " inside " .. where .. " raises ERR_INVALID_STATE at the call and leaves "
         .. "no waiter: a later sleep(200) is not cut short, nothing is lost", function()
+        if NO_ISYIELDABLE and what == "socket:sendAsync" then
+          return pending(_VERSION .. " has no coroutine.isyieldable: sendAsync sends, then "
+            .. "its yield fails")
+        end
         local server, port = H.bound("udp4")
         local client = H.socket("udp4")
         local heard = {}
@@ -197,6 +210,10 @@ describe("wait tokens", function()
   end)
 
   it("a coroutine closed while it waits in recv does not swallow the next datagram", function()
+    if not coroutine.close then
+      return pending(_VERSION .. " has no coroutine.close (Lua 5.4): a coroutine dropped "
+        .. "while it waits still waits")
+    end
     local server, port = H.bound("udp4")
     local got
     dgram.spawn(function()

@@ -9,7 +9,7 @@ local dgram = require("dgram")
 
 local function read(path)
   local f = assert(io.open(path))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   return text
 end
@@ -173,7 +173,7 @@ describe("docs", function()
       for code in read(path):gmatch('"(ERR_[%u_]+)"') do codes[code] = true end
     end
     local p = assert(io.popen("cat src/*.c"))
-    for code in p:read("a"):gmatch('"(ERR_[%u_]+)"') do codes[code] = true end
+    for code in p:read("*a"):gmatch('"(ERR_[%u_]+)"') do codes[code] = true end
     p:close()
     assert.is_true(codes.ERR_SOCKET_BAD_PORT and codes.ERR_INVALID_STATE)
     local errors = read("docs/ERRORS.md")
@@ -242,9 +242,10 @@ describe("types/dgram.lua", function()
           for _, q in ipairs(def.params) do listed = listed or q == p end
           if not listed then undocumented[#undocumented + 1] = it.name .. " @param " .. p end
         end
-        -- A Lua function's own parameters say how many the types must name at least.
+        -- A Lua function's own parameters say how many the types must name at least
+        -- (Lua 5.2 and later tell them: nparams).
         local info = type(it.fn) == "function" and debug.getinfo(it.fn, "Su")
-        if info and info.what == "Lua" then
+        if info and info.what == "Lua" and info.nparams then
           local named = #def.params - ((def.params[#def.params] == "...") and 1 or 0)
           local need = info.nparams - (it.method and 1 or 0)
           if named < need or (info.isvararg and def.params[#def.params] ~= "...") then
@@ -316,7 +317,8 @@ describe("links", function()
   end)
 end)
 
--- Runs a script as `lua5.4 script.lua`; returns whether it exited with 0, and its output.
+-- Runs a script as `lua5.4 script.lua` (the Lua under test, H.lua); returns whether it
+-- exited with 0, and its output.
 -- Under `make asan` the script is checked for memory errors but not for leaks: at the exit
 -- of some scripts LeakSanitizer's own tracer crashes on this machine ("Tracer caught signal
 -- 11" while it reads a bogus dynamic-TLS range), whatever the script does; the specs that
@@ -325,7 +327,7 @@ local function run_script(code)
   local dir = H.child_dir(code)
   local env = H.child_env()
   if env ~= "" then env = env .. "ASAN_OPTIONS=detect_leaks=0:exitcode=99 " end
-  local ok = H.execute(("%stimeout %d lua5.4 %s >%s 2>&1"):format(env, 20 * H.scale,
+  local ok = H.execute(("%stimeout %d %s %s >%s 2>&1"):format(env, 20 * H.scale, H.lua,
     H.shell_quote(dir .. "/child.lua"), H.shell_quote(dir .. "/out")))
   local output = H.read_text(dir .. "/out")
   H.remove_dir(dir)

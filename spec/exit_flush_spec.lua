@@ -111,14 +111,15 @@ describe("sends when the Lua state closes, or while its batch is new (child lua5
       local s = dgram.createSocket("udp4")
       local calls = 0
       local function cb(err) calls = calls + 1 if err then print(err) end end
+      local gcmodes = require("gcmodes")
       local mt = { __gc = function(o) s:send(o[1], port, "127.0.0.1", cb) end }
       s:bind(0, "127.0.0.1", function()
-        collectgarbage("generational")
+        gcmodes.eager()
         collectgarbage("stop")
-        for i = 1, 5 do setmetatable({ "gc" .. i }, mt) end
+        for i = 1, 5 do gcmodes.setmetatable({ "gc" .. i }, mt) end
         collectgarbage("restart")
         s:send("first", port, "127.0.0.1", cb)
-        collectgarbage("incremental")
+        gcmodes.incremental()
       end)
       local t = dgram.setTimeout(2000, function() s:close() end)
       while calls < 6 and dgram.run("once") do end
@@ -144,18 +145,19 @@ describe("sends when the Lua state closes, or while its batch is new (child lua5
         local s = dgram.createSocket("udp4")
         local calls, want = 0, 0
         local function cb(err) calls = calls + 1 if err then print(err) end end
+        local gcmodes = require("gcmodes")
         local mt = { __gc = function(o) s:send(o[1], port, "127.0.0.1", cb) end }
         local msgs = {}
         for i = 1, 200 do msgs[i] = "m" .. i end
         s:bind(0, "127.0.0.1", function()
           s:send("warm", port, "127.0.0.1", cb) -- the loop's batch exists from here on
           dgram.nextTick(function()
-            collectgarbage("generational", 1, 100)
+            gcmodes.eager(1, 100)
             collectgarbage("stop")
-            for i = 1, 200 do setmetatable({ "gc" .. i }, mt) end
+            for i = 1, 200 do gcmodes.setmetatable({ "gc" .. i }, mt) end
             collectgarbage("restart")
             for i = 1, 200 do s:send(msgs[i], port, "127.0.0.1", cb) end
-            collectgarbage("incremental")
+            gcmodes.incremental()
             want = 401
           end)
         end)

@@ -7,6 +7,7 @@ local H = require("helper")
 describe("a finalizer that runs after the loop's own, as the Lua state closes", function()
   it("gets ERR_SOCKET_DGRAM_NOT_RUNNING from every call, and the child exits cleanly", function()
     local ok, out = H.child([[
+      local setmetatable = require("gcmodes").setmetatable -- (__gc on tables: not in 5.1)
       local results = {}
       local function try(name, fn, ...)
         local ok, err = pcall(fn, ...)

@@ -47,6 +47,9 @@ describe("a script that never ran dgram.run()", function()
   end)
 
   it("that exits with a failure status still fails, after the hint", function()
+    if _VERSION == "Lua 5.1" and not jit then
+      return pending("Lua 5.1's os.exit(3, true) does not close the state (no hint then)")
+    end
     local ok, out = H.child(script('s:bind(0)\nos.exit(3, true)'))
     assert.is_false(ok)
     assert.equals(HINT, out)

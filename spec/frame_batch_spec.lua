@@ -3,7 +3,7 @@
 local H = require("helper")
 local dgram = H.dgram
 
-local LUA = os.getenv("LUA") or "lua5.4"
+local LUA = H.lua
 
 -- Runs `script` (Lua source) under strace, counting the send system calls it makes
 -- between the lines "BEGIN" and "END" it writes to stderr; returns that count, the

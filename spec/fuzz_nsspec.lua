@@ -19,9 +19,9 @@ describe("fuzz (short run, private network namespace)", function()
     local calls = tonumber(os.getenv("DGRAM_FUZZ_CALLS")) or (H.scale > 1 and 1000 or 20000)
     local seed = tonumber(os.getenv("DGRAM_FUZZ_SEED")) or 20261202
     local seconds = 25 * H.scale
-    local p = H.popen(("%stimeout %d lua5.4 tools/fuzz.lua --calls %d --seconds %d --seed %d")
-      :format(H.child_env(), seconds + 30, calls, seconds, seed))
-    local text = p:read("a")
+    local p = H.popen(("%stimeout %d %s tools/fuzz.lua --calls %d --seconds %d --seed %d")
+      :format(H.child_env(), seconds + 30, H.lua, calls, seconds, seed))
+    local text = p:read("*a")
     local _, _, status = p:close()
     assert.equals(0, status, text)
     assert.truthy(text:find("ran zero times: 0; ran twice or more: 0", 1, true), text)

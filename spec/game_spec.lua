@@ -14,7 +14,7 @@ local ENV = "LUA_PATH='./lua/?.lua;;' LUA_CPATH='./" .. H.build .. "/?.so;;'"
 local function read(path)
   local f = io.open(path)
   if not f then return "" end
-  local s = f:read("a")
+  local s = f:read("*a")
   f:close()
   return s
 end
@@ -40,10 +40,10 @@ local function game(server, bot_args)
     n=0
     until grep -q '^LISTENING' %s/server || [ $n -ge 200 ]; do sleep 0.05; n=$((n + 1)); done
     port=$(sed -n 's/^LISTENING \([0-9]*\).*/\1/p' %s/server)
-    [ -n "$port" ] && %s lua5.4 examples/game_bots.lua "$port" %s > %s/bots 2>&1
+    [ -n "$port" ] && %s %s examples/game_bots.lua "$port" %s > %s/bots 2>&1
     wait $pid
   ]]):format(ENV, server, TICK_HZ, SERVER_SECONDS, BOTS, TIMEOUT_MS, dir, dir, dir, ENV,
-    bot_args, dir)
+    H.lua, bot_args, dir)
   H.execute("timeout 60 sh -c '" .. script:gsub("'", "'\\''") .. "'")
   local server_out, bots_out = read(dir .. "/server"), read(dir .. "/bots")
   os.execute("rm -rf " .. dir)
@@ -100,7 +100,7 @@ end
 
 describe("the game server example", function()
   it("serves 20 bots standalone: no input lost, snapshots at the tick rate", function()
-    local s = check_game("lua5.4")
+    local s = check_game(H.lua)
     assert.equals("standalone", s.mode)
   end)
 
@@ -111,7 +111,7 @@ describe("the game server example", function()
 
   it("stops on SIGTERM with its line printed, standalone and in the host", function()
     plain_build()
-    for _, server in ipairs({ "lua5.4", embed_host() }) do
+    for _, server in ipairs({ H.lua, embed_host() }) do
       local dir = os.tmpname()
       H.execute(([[
         %s %s examples/game_server.lua 0 60 30 > %s 2>&1 &

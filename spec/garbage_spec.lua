@@ -8,7 +8,10 @@ local function kbytes()
 end
 
 describe("garbage on the hot paths", function()
+  -- LuaJIT's compiler makes its traces on the Lua heap too: not the module's garbage
+  before_each(function() if jit then jit.off() end end)
   after_each(function()
+    if jit then jit.on() end
     collectgarbage("restart")
     H.cleanup()
   end)
@@ -18,8 +21,10 @@ describe("garbage on the hot paths", function()
     local _, port = H.bound("udp4")
     local client = H.bound("udp4")
     local payload = ("x"):rep(64)
-    for _ = 1, 100 do client:send(payload, port, "127.0.0.1") end -- warm the caches
+    -- warm the caches after the collection: before 5.4 it frees the call frames (CallInfo)
+    -- that a deep stack such as busted's then allocates again
     collectgarbage("collect")
+    for _ = 1, 100 do client:send(payload, port, "127.0.0.1") end
     collectgarbage("stop")
     local before = kbytes()
     for _ = 1, 10000 do client:send(payload, port, "127.0.0.1") end
@@ -39,12 +44,13 @@ describe("garbage on the hot paths", function()
     end
     batch() -- the deferred queue reaches its size here
     collectgarbage("collect")
+    batch() -- (and the call frames a collection freed before 5.4 are made again)
     collectgarbage("stop")
     local before = kbytes()
     for _ = 1, 50 do batch() end
     local grew = kbytes() - before
     collectgarbage("restart")
-    assert.equals(5100, done)
+    assert.equals(5200, done)
     assert.is_true(grew < 1, ("5000 sends with callbacks allocated %.1f KiB"):format(grew))
   end)
 

@@ -53,7 +53,7 @@ end
 -- lo's MTU now, read from ip(8) (sysfs shows the host's interfaces here).
 local function lo_mtu()
   local p = assert(io.popen("env -u LD_PRELOAD ip -o link show lo 2>/dev/null"))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   return tonumber(out:match(" mtu (%d+)"))
 end

@@ -1,16 +1,23 @@
 -- Shared by the specs: tracked sockets closed after each test, bounded loop runs, child
 -- processes, error checks; the helpers that exchange datagrams are in spec/helper_net.lua.
 local dgram = require("dgram")
+local gcmodes = require("gcmodes")
 
 local H = { dgram = dgram }
 local open = {}
 
+-- The Lua this run tests (`make test LUA=lua5.3`: lua5.4, lua5.3, lua5.1 or luajit) and
+-- the Makefile's build directory for it (build/ for 5.4, build/<lua> for the others, and
+-- <that>/portable under PORTABLE=1).
+H.lua = os.getenv("LUA") or "lua5.4"
+H.build = os.getenv("DGRAM_BUILD") or "build"
+-- The C flags and pkg-config name for a C harness built against it (the Makefile's: LuaJIT
+-- finds lua-compat53's compat-5.3.h in lua5.1's include directory).
+H.lua_cflags = (H.lua == "luajit" and "-idirafter /usr/include/lua5.1 " or "")
+  .. "$(pkg-config --cflags " .. H.lua .. ") "
+
 -- Under valgrind everything is ~30x slower: deadlines stretch with it.
 H.scale = os.getenv("DGRAM_SLOW") and 20 or 1
-
--- The plain build's directory (the Makefile says: build/portable under PORTABLE=1), for
--- the children and the C harnesses that need its module, library or host.
-H.build = os.getenv("DGRAM_BUILD") or "build"
 
 -- createSocket, remembered so that H.cleanup() closes it.
 function H.socket(...)
@@ -73,7 +80,7 @@ end
 function H.sh(cmd)
   local p = assert(io.popen("env -u LD_PRELOAD sh -c " .. H.shell_quote(cmd) ..
     " 2>&1; echo \"exit=$?\""))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local status = tonumber(out:match("exit=(%d+)%s*$"))
   return out:gsub("exit=%d+%s*$", ""), status
@@ -93,7 +100,7 @@ end
 -- The text of the file at `path`, or "" when there is none.
 function H.read_text(path)
   local f = io.open(path)
-  local text = f and f:read("a") or ""
+  local text = f and f:read("*a") or ""
   if f then f:close() end
   return text
 end
@@ -133,8 +140,25 @@ end
 
 -- io.popen for a child command, stdout and stderr together, without the sanitizers
 -- `make asan` preloads into lua5.4 (as H.execute).
+-- Its close() returns what 5.2's does (true or nil, "exit", the status) on every Lua:
+-- 5.1's returns true alone, so there the status comes through a file.
 function H.popen(cmd)
-  return assert(io.popen("env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "' 2>&1"))
+  local line = "env -u LD_PRELOAD sh -c '" .. cmd:gsub("'", "'\\''") .. "' 2>&1"
+  if _VERSION ~= "Lua 5.1" then return assert(io.popen(line)) end
+  local status_file = os.tmpname()
+  local p = assert(io.popen(line .. "; echo $? >" .. status_file))
+  local handle = {}
+  for _, name in ipairs({ "read", "lines" }) do
+    handle[name] = function(_, ...) return p[name](p, ...) end
+  end
+  function handle.close()
+    p:close()
+    local code = tonumber(H.read_text(status_file):match("%d+"))
+    os.remove(status_file)
+    if code == 0 then return true, "exit", 0 end
+    return nil, "exit", code
+  end
+  return handle
 end
 
 -- Calls fn(...) expecting it to raise an error object (a table); returns the object.
@@ -286,7 +310,7 @@ function H.netns_problem()
   -- /proc/net/route: destination and mask in hex, network byte order read as a host
   -- (little-endian) word, so 224.0.0.0/4 is 000000E0/000000F0.
   local routes = io.open("/proc/net/route")
-  local text = routes and routes:read("a") or ""
+  local text = routes and routes:read("*a") or ""
   if routes then routes:close() end
   if not text:find("\nlo%s+000000E0%s+%x+%s+%x+%s+%d+%s+%d+%s+%d+%s+000000F0") then
     return "the private network namespace has no 224.0.0.0/4 route on lo " ..
@@ -304,8 +328,8 @@ function H.child(code, seconds, ...)
   local dir = H.child_dir(code)
   local args = {}
   for i, a in ipairs({ ... }) do args[i] = H.shell_quote(a) end
-  local ok = H.execute(("%stimeout %d lua5.4 %s %s >%s 2>&1"):format(H.child_env(),
-    (seconds or 20) * H.scale, H.shell_quote(dir .. "/child.lua"), table.concat(args, " "),
+  local ok = H.execute(("%stimeout %d %s %s %s >%s 2>&1"):format(H.child_env(),
+    (seconds or 20) * H.scale, H.lua, H.shell_quote(dir .. "/child.lua"), table.concat(args, " "),
     H.shell_quote(dir .. "/out")))
   local output = H.read_text(dir .. "/out")
   H.remove_dir(dir)
@@ -317,17 +341,18 @@ end
 -- collection) and restarted just before, makes a minor collection there, which runs every
 -- pending finalizer at once. H.in_call is true while fn runs, for the finalizers to see.
 -- Returns pcall(fn)'s status and fn's first result or error.
+H.in_call = false
 function H.finalize_inside(make, fn)
-  collectgarbage("incremental")
+  gcmodes.incremental()
   collectgarbage("collect")
-  collectgarbage("generational")
+  gcmodes.eager() -- (other Luas than 5.4: gcmodes.lua)
   collectgarbage("stop")
   make()
   collectgarbage("restart")
   H.in_call = true
   local ok, result = pcall(fn) -- nothing here allocates but fn
   H.in_call = false
-  collectgarbage("incremental")
+  gcmodes.incremental()
   collectgarbage("collect") -- the finalizers that did not run inside fn run now
   return ok, result
 end
@@ -344,7 +369,7 @@ end
 -- This process's id.
 function H.pid()
   local f = assert(io.open("/proc/self/stat"))
-  local pid = f:read("n")
+  local pid = f:read("*n")
   f:close()
   return pid
 end
@@ -373,7 +398,7 @@ require("helper_net")
 function H.lua_child(script, shell, prefix)
   local dir = H.child_dir(script)
   local out, status = H.sh(("%s; exec env %s%s%s %s"):format(shell or "true", H.child_env(),
-    prefix or "", os.getenv("LUA") or "lua5.4", H.shell_quote(dir .. "/child.lua")))
+    prefix or "", H.lua, H.shell_quote(dir .. "/child.lua")))
   H.remove_dir(dir)
   return out, status
 end

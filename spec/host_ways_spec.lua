@@ -13,8 +13,8 @@ local VALGRIND = "valgrind -q --error-exitcode=99 --leak-check=full"
 -- asked. `timeout` ends a child that hangs (exit 124), so no test waits for ever; the
 -- shell execs it, so the shell's $$ is the pid that signals reach the child through.
 local function child(cmd)
-  local prefix = "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' " ..
-    "LUA_CPATH='./" .. H.build .. "/?.so;;'; " ..
+  local prefix = "LUA_PATH='./lua/?.lua;./lua/?/init.lua;;' LUA_CPATH='./" .. H.build
+    .. "/?.so;;'; " ..
     ("export LUA_PATH LUA_CPATH; exec timeout %d "):format(20 * H.scale)
   if os.getenv("DGRAM_VALGRIND") then prefix = prefix .. VALGRIND .. " " end
   return prefix .. cmd
@@ -23,7 +23,7 @@ end
 -- Runs a child to its end; returns its output (stdout and stderr) and exit code.
 local function run_child(cmd)
   local p = H.popen(child(cmd))
-  local out = p:read("a")
+  local out = p:read("*a")
   local _, _, code = p:close()
   return out, code
 end
@@ -105,7 +105,7 @@ after_each(H.cleanup)
 describe("way 1: dgram.run('nowait') once per frame", function()
   it("a Lua frame loop gets every echo back, one datagram per frame, and ends by itself",
     function()
-      local out, code = run_child("lua5.4 examples/host_frame_loop.lua 20")
+      local out, code = run_child(H.lua .. " examples/host_frame_loop.lua 20")
       assert.equals(0, code, out)
       assert_pings(out, "client got echo: ", 20)
       assert.truthy(out:find("host_frame_loop: 20 of 20 echoes in %d+ frames\n"), out)
@@ -161,7 +161,7 @@ describe("the C host serving datagrams sent from outside", function()
       local msgs = {}
       for i = 1, N do msgs[i] = ("datagram %d from the spec"):format(i) end
       local replies = exchange(tonumber(port), msgs)
-      local rest = p:read("a")
+      local rest = p:read("*a")
       local _, _, code = p:close()
       local out = seen .. "\n" .. rest
       assert.equals(0, code, out)
@@ -184,7 +184,7 @@ describe("the C host with nothing referenced (an unref'd socket)", function()
       if not port then p:close() end
       assert.is_string(port, "the host did not start the script:\n" .. seen)
       assert.same({ "pong:ping" }, exchange(tonumber(port), { "ping" }))
-      local rest = p:read("a")
+      local rest = p:read("*a")
       local _, _, code = p:close()
       local out = seen .. "\n" .. rest
       assert.equals(0, code, out)
@@ -226,7 +226,7 @@ describe("the C host's contract", function()
     local port, more = read_until(p, "^idle: listening (%d+)$")
     assert.is_string(port, seen .. "\n" .. more)
     assert.truthy(H.execute("kill -TERM " .. pid))
-    local rest = p:read("a")
+    local rest = p:read("*a")
     local _, _, code = p:close()
     assert.equals(0, code, rest)
     assert.equals("SIGTERM", summary(rest).signal, rest)
@@ -239,7 +239,7 @@ describe("the C host's contract", function()
     local ready, more = read_until(p, "^graceful: (ready)$")
     assert.equals("ready", ready, seen .. "\n" .. more)
     assert.truthy(H.execute("kill -TERM " .. pid))
-    local rest = p:read("a")
+    local rest = p:read("*a")
     local _, _, code = p:close()
     assert.equals(0, code, rest)
     assert.truthy(rest:find("graceful: got SIGTERM\ngraceful: stopping\n", 1, true), rest)
@@ -257,7 +257,7 @@ describe("way 3: luv and dgram on one thread", function()
   it("luv drives dgram: uv.new_poll(dgram.backendFd()) and a timer", function()
     local problem = luv_problem()
     if problem then pending(problem) return end
-    local out, code = run_child("lua5.4 examples/luv_drives_dgram.lua 12")
+    local out, code = run_child(H.lua .. " examples/luv_drives_dgram.lua 12")
     assert.equals(0, code, out)
     assert_pings(out, "server got: ", 12)
     assert_pings(out, "client got echo: ", 12)
@@ -267,7 +267,7 @@ describe("way 3: luv and dgram on one thread", function()
   it("dgram drives luv: dgram.watch(uv.backend_fd()) and a timer", function()
     local problem = luv_problem()
     if problem then pending(problem) return end
-    local out, code = run_child("lua5.4 examples/dgram_drives_luv.lua 12")
+    local out, code = run_child(H.lua .. " examples/dgram_drives_luv.lua 12")
     assert.equals(0, code, out)
     assert_pings(out, "server got: ", 12)
     assert_pings(out, "client got echo: ", 12)

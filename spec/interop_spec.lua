@@ -14,7 +14,7 @@ local shell_quote = H.shell_quote
 -- The node binary, or a failed assertion that says how to get one.
 local function node()
   local p = io.popen("command -v " .. shell_quote(NODE) .. " 2>/dev/null")
-  local path = p and p:read("l")
+  local path = p and p:read("*l")
   if p then p:close() end
   assert(path and path ~= "", ("Node.js (%q) is not installed, so the interop specs cannot run: "
     .. "install the Debian package `nodejs` (or set DGRAM_NODE)"):format(NODE))
@@ -24,16 +24,15 @@ end
 -- Starts the peer; returns the popen handle (stdout and stderr of node). Node does not
 -- inherit LD_PRELOAD: under `make asan` the sanitizers are for this module, not for node.
 local function start_peer(...)
-  local cmd = { "env -u LD_PRELOAD", shell_quote(node()), shell_quote(PEER) }
+  local cmd = { shell_quote(node()), shell_quote(PEER) }
   for _, a in ipairs({ ... }) do cmd[#cmd + 1] = shell_quote(a) end
-  local p = assert(io.popen(table.concat(cmd, " ") .. " 2>&1", "r"))
-  return p
+  return H.popen(table.concat(cmd, " "))
 end
 
 -- Reads the rest of the peer's output and waits for it to exit (it does by itself, in
 -- bounded time); returns the output and its exit status.
 local function finish_peer(p)
-  local out = p:read("a") or ""
+  local out = p:read("*a") or ""
   local _, how, code = p:close()
   return out, how, code
 end
@@ -58,7 +57,7 @@ local function to_node_and_back(kind)
   local family = kind == "udp6" and "IPv6" or "IPv4"
   local sent = payloads()
   local peer = start_peer("server", kind, #sent, TIMEOUT)
-  local line = peer:read("l")
+  local line = peer:read("*l")
   local port = math.tointeger(tonumber(line or ""))
   if not port then
     local rest = finish_peer(peer)

@@ -11,7 +11,7 @@ describe("ipv6Only", function()
   local function bindv6only()
     local f = io.open("/proc/sys/net/ipv6/bindv6only")
     if not f then return nil end
-    local v = f:read("l")
+    local v = f:read("*l")
     f:close()
     return v
   end

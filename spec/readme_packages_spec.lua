@@ -66,6 +66,16 @@ describe("README.md's package list", function()
     assert.is_true(seen >= 1, "no target installs a package of its own")
   end)
 
+  it("for each other Lua is what make LUA=... installs besides", function()
+    for _, lua in ipairs({ "lua5.3", "lua5.1", "luajit" }) do
+      local out, status = H.sh("make -s --no-print-directory --eval 'print-lua-pkgs: ; "
+        .. "@echo $(LUA_PKGS)' print-lua-pkgs LUA=" .. lua)
+      assert.equals(0, status, out)
+      local to = lua == "luajit" and " (" or ";"
+      assert.same(words(out), readme_list("`make LUA=" .. lua .. "` adds", to))
+    end
+  end)
+
   it("is all make and make demo check: they depend on build-deps alone", function()
     local makefile = H.read_text("Makefile")
     assert.truthy(makefile:find("\nall: build%-deps %$%(SO%)\n"))

@@ -36,7 +36,7 @@ end
 -- Runs `code` as a saved script; returns its exit status, stdout and stderr.
 local function run_saved(code)
   local dir = H.child_dir(code)
-  local cmd = ("%stimeout %d lua5.4 %s >%s 2>%s"):format(H.child_env(), 20 * H.scale,
+  local cmd = ("%stimeout %d %s %s >%s 2>%s"):format(H.child_env(), 20 * H.scale, H.lua,
     H.shell_quote(dir .. "/child.lua"), H.shell_quote(dir .. "/out"),
     H.shell_quote(dir .. "/err"))
   if can_unshare() then

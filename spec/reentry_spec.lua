@@ -3,18 +3,24 @@
 -- socket, the call finds it out: nothing reaches a closing handle, every callback runs
 -- once, no descriptor leaks.
 local H = require("helper")
+local gcmodes = require("gcmodes")
 
 -- For H.finalize_inside: an object whose finalizer calls fn, and notes where it ran.
 local ran_inside
 local function garbage(fn)
   ran_inside = nil
   return function()
-    setmetatable({}, { __gc = function()
+    gcmodes.setmetatable({}, { __gc = function()
       ran_inside = H.in_call
       fn()
     end })
   end
 end
+
+-- Lua 5.1 (not LuaJIT) looks for garbage at other places than 5.3, 5.4 and LuaJIT: none
+-- inside these calls, so no finalizer can run there (the other Luas cover the calls).
+local NO_GC_INSIDE = _VERSION == "Lua 5.1" and not jit
+  and "Lua 5.1 runs no collection step inside these calls: no finalizer can run there"
 
 -- The finalizer ran inside the call, not before or after it.
 local function assert_ran_inside()
@@ -36,6 +42,7 @@ describe("a finalizer that closes the socket inside one of its calls", function(
 
   it("inside close(): the socket closes once, 'close' is emitted once, and the finalizer's "
     .. "close raises ERR_SOCKET_DGRAM_NOT_RUNNING", function()
+      if NO_GC_INSIDE then return pending(NO_GC_INSIDE) end
       local s = H.bound("udp4")
       local n = count_events(s, "close")
       local inner
@@ -54,6 +61,7 @@ describe("a finalizer that closes the socket inside one of its calls", function(
 
   it("inside close(): sends waiting for the implicit bind each get ERR_SOCKET_DGRAM_NOT_RUNNING "
     .. "once", function()
+      if NO_GC_INSIDE then return pending(NO_GC_INSIDE) end
       local s = H.socket("udp4")
       local codes = {}
       for i = 1, 3 do
@@ -75,6 +83,7 @@ describe("a finalizer that closes the socket inside one of its calls", function(
 
   it("inside close(): a send from the finalizer raises ERR_SOCKET_DGRAM_NOT_RUNNING and sends "
     .. "nothing", function()
+      if NO_GC_INSIDE then return pending(NO_GC_INSIDE) end
       local r, port = H.bound("udp4")
       local got = 0
       r:on("message", function() got = got + 1 end)
@@ -97,6 +106,7 @@ end)
 -- (Here, strings that other specs keep alive are reused without an allocation.)
 local window = [[
   local H = require("helper")
+  local gcmodes = require("gcmodes")
   local s = H.dgram.createSocket("udp4")
   local fds = H.open_fds()
   local n = { close = 0, listening = 0, connect = 0, error = 0 }
@@ -120,7 +130,7 @@ local window = [[
   }
   local inside
   local function make()
-    setmetatable({}, { __gc = function()
+    gcmodes.setmetatable({}, { __gc = function()
       inside = H.in_call
       pcall(s.close, s)
     end })
@@ -150,6 +160,7 @@ describe("a finalizer that closes the socket inside the implicit bind of a call"
   for _, call in ipairs({ "send", "bind", "connect" }) do
     it(call .. "(): " .. outcome[call] .. "; 'close' is emitted once, no descriptor is left "
       .. "open (child lua5.4)", function()
+        if NO_GC_INSIDE then return pending(NO_GC_INSIDE) end
         local ok, out = H.child(window, 20, call)
         assert.is_true(ok, out)
         assert.equals("finalizer inside: true; " .. outcome[call] .. "; "

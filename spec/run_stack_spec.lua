@@ -23,16 +23,22 @@ end
 local function fullest()
   local lo, hi = 0, 1000000
   while lo < hi do
-    local mid = (lo + hi + 1) // 2
+    local mid = math.floor((lo + hi + 1) / 2)
     if with_stack_used(mid, dgram.alive) then lo = mid else hi = mid - 1 end
   end
   return lo
 end
 
+-- The specs fill the stack with table.unpack up to Lua 5.3 and 5.4's limit (1,000,000
+-- slots); 5.1 and LuaJIT return no more than 8000 values from unpack, far from theirs.
+local unfillable = _VERSION == "Lua 5.1"
+  and "Lua 5.1 and LuaJIT: table.unpack cannot fill the Lua stack (8000 values at most)"
+
 describe("dgram.run with the Lua stack nearly full", function()
   after_each(H.cleanup)
 
   it("raises ERR_OUT_OF_RANGE; the timer it would have skipped runs on the next run", function()
+    if unfillable then return pending(unfillable) end
     local n = fullest()
     assert.is_true(n > 900000, "the bisection found " .. n)
     local ran = 0
@@ -48,6 +54,7 @@ describe("dgram.run with the Lua stack nearly full", function()
 
   it("with a deferred callback waiting: raises at once (in a child lua5.4, which would hang "
     .. "otherwise), and the callback runs on the next run", function()
+      if unfillable then return pending(unfillable) end
       local ok, out = H.child([[
         local dgram = require("dgram")
         local filler = {}
@@ -59,7 +66,7 @@ describe("dgram.run with the Lua stack nearly full", function()
         end
         local lo, hi = 0, 1000000
         while lo < hi do
-          local mid = (lo + hi + 1) // 2
+          local mid = math.floor((lo + hi + 1) / 2)
           if with_stack_used(mid, dgram.alive) then lo = mid else hi = mid - 1 end
         end
         local ran = 0

@@ -1,8 +1,7 @@
 -- Socket lifetimes: sockets the script dropped keep working, closed ones are
--- collected, <close> closes.
+-- collected (<close>: spec/close54.lua).
 local H = require("helper")
 local dgram, nop, prun, run_until, assert_idle = H.dgram, H.nop, H.prun, H.wait, H.assert_idle
-local raises = H.raises
 
 describe("socket lifetimes", function()
   after_each(H.cleanup)
@@ -181,47 +180,6 @@ end)
 
 describe("Lua lifetime", function()
   after_each(H.cleanup)
-
-  it("local s <close> closes the socket when the scope ends", function()
-    local outer
-    local count = 0
-    do
-      local s <close> = H.socket("udp4")
-      outer = s
-      s:on("close", function() count = count + 1 end)
-      s:bind(0, "127.0.0.1")
-    end
-    raises("ERR_SOCKET_DGRAM_NOT_RUNNING", outer.address, outer)
-    raises("ERR_SOCKET_DGRAM_NOT_RUNNING", outer.close, outer)
-    H.run(1000)
-    assert.equals(1, count)
-  end)
-
-  it("local s <close> closes the socket when the scope is left by an error", function()
-    local outer
-    local ok, err = pcall(function()
-      local s <close> = H.socket("udp4")
-      outer = s
-      s:bind(0, "127.0.0.1")
-      error("boom", 0)
-    end)
-    assert.is_false(ok)
-    assert.equals("boom", err)
-    raises("ERR_SOCKET_DGRAM_NOT_RUNNING", outer.close, outer)
-    H.run(1000)
-  end)
-
-  it("local s <close> on a socket already closed does nothing", function()
-    local count = 0
-    local ok, err = pcall(function()
-      local s <close> = H.socket("udp4")
-      s:on("close", function() count = count + 1 end)
-      s:close()
-    end)
-    assert.is_true(ok, tostring(err))
-    H.run(1000)
-    assert.equals(1, count)
-  end)
 
   it("a closed socket can be collected", function()
     local weak = setmetatable({}, { __mode = "v" })

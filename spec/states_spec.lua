@@ -5,12 +5,12 @@ local H = require("helper")
 local sh = H.sh
 
 describe("two lua_States in one process (spec/c/states.c)", function()
-  local binary = "build/states"
+  local binary = H.build .. "/states"
 
   it("builds with -Wall -Wextra -Werror", function()
-    assert(os.execute("mkdir -p build"))
-    local out, status = sh("${CC:-cc} -O1 -g -Wall -Wextra -Werror "
-      .. "-std=c11 -D_GNU_SOURCE spec/c/states.c $(pkg-config --cflags --libs lua5.4) "
+    assert(os.execute("mkdir -p " .. H.build))
+    local out, status = sh("${CC:-cc} -O1 -g -Wall -Wextra -Werror -std=c11 -D_GNU_SOURCE "
+      .. H.lua_cflags .. "spec/c/states.c $(pkg-config --libs " .. H.lua .. ") "
       .. "-o " .. binary)
     assert.equals(0, status, "cannot build the states harness:\n" .. out)
   end)
@@ -20,8 +20,8 @@ describe("two lua_States in one process (spec/c/states.c)", function()
     assert.is_not_nil(f, binary .. " was not built (see the test above)")
     f:close()
     local timeout = 30 * H.scale
-    local out, status = sh(("%stimeout %d %s./%s"):format(H.child_env(), timeout,
-      H.valgrind_prefix(), binary))
+    local out, status = sh(("DGRAM_CPATH=${DGRAM_CPATH:-./%s/?.so} %stimeout %d %s./%s")
+      :format(H.build, H.child_env(), timeout, H.valgrind_prefix(), binary))
     assert.equals(0, status, "states harness failed (exit " .. tostring(status) .. "):\n" .. out)
     -- State C left work and never ran its loop: the hint, once (forgotten_run_spec).
     assert.equals(H.FORGOTTEN_RUN_HINT .. "ok\n", out)

@@ -5,12 +5,12 @@
 local H = require("helper")
 
 describe("four Lua states on four threads (spec/c/threads.c, libdgram.a)", function()
-  local binary = "build/threads"
+  local binary = H.build .. "/threads"
 
   it("builds from include/ and libdgram.a alone", function()
     local out, status = H.sh("make -s lib && ${CC:-cc} -O1 -g -Wall -Wextra -Werror -std=c11 "
-      .. "-D_GNU_SOURCE spec/c/threads.c -Iinclude -L" .. H.build .. " -ldgram "
-      .. "$(pkg-config --cflags --libs lua5.4 libuv) -lpthread -o " .. binary)
+      .. "-D_GNU_SOURCE " .. H.lua_cflags .. "spec/c/threads.c -Iinclude -L" .. H.build
+      .. " -ldgram $(pkg-config --cflags --libs " .. H.lua .. " libuv) -lpthread -o " .. binary)
     assert.equals(0, status, "cannot build the threads harness:\n" .. out)
   end)
 

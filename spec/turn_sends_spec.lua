@@ -2,6 +2,7 @@
 -- turn; each socket's run leaves with one sendmmsg (same-size runs to one destination
 -- as one UDP GSO write). Checked: what arrives and what the callbacks get.
 local H = require("helper")
+local gcmodes = require("gcmodes")
 local dgram, RCVBUF, receiver, body, in_turn = H.dgram, H.RCVBUF, H.receiver, H.body, H.in_turn
 local recorder, count = H.turn_recorder, H.count
 
@@ -281,6 +282,7 @@ describe("sends of one loop turn", function()
 
   -- the incremental collector runs finalizers a few at a time, mostly from Lua code; the
   -- generational one runs all pending ones at once, often from the module's C code
+  -- (before Lua 5.4: an incremental collector in large steps, spec/gcmodes.lua)
   for _, gc in ipairs({ { "incremental", 100, 400 }, { "generational", 1, 100 } }) do
 
   it("finalizers that send while hundreds of sends are in flight: each datagram arrives once ("
@@ -293,7 +295,7 @@ describe("sends of one loop turn", function()
       local function garbage()
         made = made + 1
         local id = "gc" .. made
-        setmetatable({ pad = { id } }, { __gc = function()
+        gcmodes.setmetatable({ pad = { id } }, { __gc = function()
           ran = ran + 1
           s:send(id, port, "127.0.0.1", function(err, n)
             if err or n ~= #id then bad[#bad + 1] = id .. ": " .. tostring(err or n) end
@@ -318,7 +320,7 @@ describe("sends of one loop turn", function()
           end)
         end
       end
-      collectgarbage(table.unpack(gc)) -- a collector that keeps up with the garbage
+      gcmodes.mode(table.unpack(gc)) -- a collector that keeps up with the garbage
       local ok, err = pcall(function()
         in_turn(wave)
         H.run_until(5000, function() return cbs == waves * per_wave end)
@@ -326,7 +328,7 @@ describe("sends of one loop turn", function()
         collectgarbage("collect")
         H.run_until(5000, function() return fin_cbs == made and #got == made + sent end)
       end)
-      collectgarbage("incremental", 200, 100) -- Lua 5.4's defaults
+      gcmodes.incremental(200, 100) -- Lua 5.4's defaults
       assert(ok, err)
       H.quiet(50)
       assert.same({}, bad)

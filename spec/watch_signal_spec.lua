@@ -66,7 +66,7 @@ end)
 local function signal_child(code, signal)
   local dir = H.child_dir(code)
   local script = ([[
-    %slua5.4 %s/child.lua >%s/out 2>%s/err & pid=$!
+    %s%s %s/child.lua >%s/out 2>%s/err & pid=$!
     i=0
     while [ $i -lt 1000 ] && ! grep -q ready %s/out 2>/dev/null; do sleep 0.01; i=$((i+1)); done
     sleep 0.1
@@ -75,7 +75,7 @@ local function signal_child(code, signal)
     while [ $i -lt 500 ] && kill -0 $pid 2>/dev/null; do sleep 0.01; i=$((i+1)); done
     kill -KILL $pid 2>/dev/null
     { wait $pid; echo $? > %s/status; } 2>/dev/null
-  ]]):format(H.child_env(), dir, dir, dir, dir, signal, dir)
+  ]]):format(H.child_env(), H.lua, dir, dir, dir, dir, signal, dir)
   H.execute(script)
   local function read(name) return H.read_text(dir .. "/" .. name) end
   local status, out, err = tonumber(read("status")), read("out"), read("err")

@@ -8,6 +8,8 @@
 #include <lua.h>
 #include <uv.h>
 
+#include "compat.h" /* the 5.4 API on Lua 5.3, 5.1 and LuaJIT */
+
 #if UV_VERSION_HEX < 0x012c00 /* the rockspecs say so; LuaRocks cannot check it */
 #error "dgram needs libuv 1.44 or newer"
 #endif

@@ -285,9 +285,25 @@ int loop_call(lua_State *L, dgram_loop *loop, int nargs) {
 
 /* ---- dgram.run, backendFd, backendTimeout ------------------------------------------ */
 
+/* Pushes `traceback`. Before Lua 5.2 a C function pushed is a new closure each time,
+ * which would be garbage made by every dgram.run: there it is made once, kept in the
+ * registry. */
+static void push_traceback(lua_State *L) {
+#if LUA_VERSION_NUM < 502
+  static const char key = 0;
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &key) == LUA_TFUNCTION) return;
+  lua_pop(L, 1);
+  lua_pushcfunction(L, traceback);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &key);
+#else
+  lua_pushcfunction(L, traceback);
+#endif
+}
+
 static void push_run_slots(lua_State *L) {
   luaL_checkstack(L, SLOT_COUNT + 8, NULL);
-  lua_pushcfunction(L, traceback);
+  push_traceback(L);
   lua_pushliteral(L, "address");
   lua_pushliteral(L, "family");
   lua_pushliteral(L, "port");
@@ -536,6 +552,8 @@ static int loop_gc(lua_State *L) {
         "dgram.run()\n",
         stderr);
   loop->closing = 1;
+  /* os.exit(0, true) from a callback frees the loop before the exit hook runs */
+  if (running_loop == loop) running_loop = NULL;
   HOOKS_CALL(loop, exiting);
   HOOKS_CALL(loop, close_handles);
   uv_walk(&loop->uv, close_leftover, NULL);

@@ -28,6 +28,20 @@ static void push_features(lua_State *L) {
   }
 }
 
+#if LUA_VERSION_NUM < 502 && !defined(_WIN32)
+#include <dlfcn.h>
+
+/* Lua 5.1 and LuaJIT unload a C library when require's handle for it, a userdata, is
+ * finalized as the state closes: before the finalizers of objects made before the
+ * require, which may still call the module (5.2 and later unload libraries last). Loaded
+ * once more, never to be unloaded, the library's code stays for them. */
+static void keep_loaded(void) {
+  Dl_info info;
+  if (dladdr((void *)luaopen_dgram_core, &info) != 0 && info.dli_fname != NULL)
+    (void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NODELETE);
+}
+#endif
+
 DGRAM_EXPORT int luaopen_dgram_core(lua_State *L) {
   static const luaL_Reg functions[] = {{"run", loop_run},
                                        {"backendFd", loop_backend_fd},
@@ -40,6 +54,9 @@ DGRAM_EXPORT int luaopen_dgram_core(lua_State *L) {
                                        {"hrtime", loop_hrtime},
                                        {"batch", loop_batch},
                                        {NULL, NULL}};
+#if LUA_VERSION_NUM < 502 && !defined(_WIN32)
+  keep_loaded();
+#endif
   loop_open(L);
   batch_register(L);
   luaL_newlib(L, functions);

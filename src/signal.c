@@ -181,7 +181,10 @@ static int signal_stop(lua_State *L) {
 }
 
 static int signal_gc(lua_State *L) {
-  signal_stop_handle(NULL, lua_touserdata(L, 1));
+  dgram_signal *sg = lua_touserdata(L, 1);
+  if (sg->loop->closing)
+    sg->handle = NULL; /* closed and freed with the loop (timer_gc) */
+  signal_stop_handle(NULL, sg);
   return 0;
 }
 

@@ -192,8 +192,11 @@ static int timer_missed(lua_State *L) {
   return 1;
 }
 
+/* A timer made by a finalizer after the loop's own: its handle was closed and freed with
+ * the loop (LuaJIT finalizes such objects too, 5.4 and 5.1 never do). */
 static int timer_gc(lua_State *L) {
   dgram_timer *t = lua_touserdata(L, 1);
+  if (t->loop->closing) t->handle = NULL;
   if (t->handle != NULL) {
     /* Armed timers are anchored: only lua_close collects one (loop_gc's hint). */
     if (uv_is_active((uv_handle_t *)t->handle) && uv_has_ref((uv_handle_t *)t->handle))

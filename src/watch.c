@@ -137,7 +137,9 @@ static int watch_unref(lua_State *L) {
 }
 
 static int watch_gc(lua_State *L) {
-  watch_stop_handle(NULL, lua_touserdata(L, 1));
+  dgram_watch *w = lua_touserdata(L, 1);
+  if (w->loop->closing) w->handle = NULL; /* closed and freed with the loop (timer_gc) */
+  watch_stop_handle(NULL, w);
   return 0;
 }
 

@@ -63,7 +63,7 @@ end
 if not opts.list and enabled("gc-exit") then
   opts.early_gc = {} -- kept to the end
   for k = 1, 3 do
-    opts.early_gc[k] = setmetatable({}, { __gc = function()
+    opts.early_gc[k] = require("fuzz.values").finalized({}, { __gc = function()
       local ok, dgram = pcall(require, "dgram")
       if not ok then return end
       local made, s = pcall(dgram.createSocket, "udp4")

@@ -22,7 +22,7 @@ for i, f in ipairs(order) do rank[f] = i end
 
 local function read(path)
   local fh = assert(io.open(path))
-  local text = fh:read("a")
+  local text = fh:read("*a")
   fh:close()
   return (text:gsub("/%*.-%*/", ""):gsub("//[^\n]*", ""))
 end

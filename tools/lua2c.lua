@@ -12,7 +12,7 @@ for i = 2, #arg do
   local name, path = arg[i]:match("^([%w._]+)=(.+)$")
   assert(name, "bad argument " .. arg[i])
   local f = assert(io.open(path, "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   local bytes = {}
   for k = 1, #text do bytes[k] = tostring(text:byte(k)) end

@@ -7,10 +7,10 @@
 set -u
 cd "$(dirname "$0")/.." || exit 2
 export LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;./tools/?.lua;;"
-export LUA_CPATH="./build/?.so;;"
+export LUA_CPATH="./${DGRAM_BUILD:-build}/?.so;;" # the Makefile's build of $LUA
 if [ "${1:-}" = "--asan" ]; then
   shift
-  export LUA_CPATH="./build/asan/?.so;;"
+  export LUA_CPATH="./${DGRAM_BUILD:-build}/asan/?.so;;"
   LD_PRELOAD="$(cc -print-file-name=libasan.so):$(cc -print-file-name=libubsan.so)"
   export LD_PRELOAD
   export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0:exitcode=99}"

@@ -32,7 +32,7 @@ local slow = runs.slow(dgram, { count = o.flood, size = 1200, seconds = o.second
 print(runs.flood_line("flood, slow handler", slow))
 ok = ok and slow.growth < FLOOD_BOUND
 for _, size in ipairs({ 1200, 60000 }) do
-  local n = size > 10000 and o.flood // 20 or o.flood
+  local n = size > 10000 and math.floor(o.flood / 20) or o.flood
   local q = runs.queue(dgram, { count = n, size = size, queue = 1024, seconds = o.seconds })
   print(runs.flood_line("flood, full coroutine queue", q))
   if size <= 1200 then

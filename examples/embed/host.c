@@ -37,6 +37,10 @@
 #include <lua.h>
 #include <lualib.h>
 
+#if LUA_VERSION_NUM < 504 /* Lua 5.3, 5.1, LuaJIT: the 5.4 calls this file makes */
+#include "../../src/compat.h"
+#endif
+
 #ifdef DGRAM_STATIC /* linked with libdgram.a: make embed-host-static */
 #include "dgram.h"
 #endif
@@ -148,13 +152,19 @@ static void report_error(lua_State *L) {
   lua_pop(L, 2);
 }
 
-#ifndef DGRAM_STATIC /* the shared build finds this project's lua/ and build/ */
-/* The project's directory: the host is <root>/build/embed-host. */
+#ifndef DGRAM_STATIC    /* the shared build finds this project's lua/ and build/ */
+#ifndef DGRAM_BUILD_DIR /* build/<lua> for a Lua other than 5.4 (the Makefile says) */
+#define DGRAM_BUILD_DIR "build"
+#endif
+/* The project's directory: the host is <root>/DGRAM_BUILD_DIR/embed-host. */
 static int project_root(char *root, size_t size) {
   ssize_t n = readlink("/proc/self/exe", root, size - 1);
   if (n <= 0) return 0;
   root[n] = '\0';
-  for (int up = 0; up < 2; up++) { /* drop "/embed-host", then "/build" */
+  int levels = 2; /* "/embed-host", then each part of DGRAM_BUILD_DIR */
+  for (const char *c = DGRAM_BUILD_DIR; *c != '\0'; c++)
+    levels += *c == '/';
+  for (int up = 0; up < levels; up++) {
     char *slash = strrchr(root, '/');
     if (slash == NULL) return 0;
     *slash = '\0';
@@ -171,7 +181,7 @@ static void set_package_paths(lua_State *L) {
   lua_getfield(L, -2, "path");
   lua_concat(L, 2);
   lua_setfield(L, -2, "path");
-  lua_pushfstring(L, "%s/build/?.so;", root);
+  lua_pushfstring(L, "%s/" DGRAM_BUILD_DIR "/?.so;", root);
   lua_getfield(L, -2, "cpath");
   lua_concat(L, 2);
   lua_setfield(L, -2, "cpath");

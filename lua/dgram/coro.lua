@@ -26,6 +26,25 @@ local set_tap = core._private.setTap
 
 local armed = setmetatable({}, { __mode = "k" })
 
+-- Lua 5.1 and LuaJIT lack table.pack, table.unpack and math.tointeger (5.2, 5.3); 5.1's
+-- coroutine.running gives nil in the main thread and it has no coroutine.isyieldable:
+-- there a coroutine cannot yield through a C call, so a waiting call made inside one
+-- raises "attempt to yield across" instead of ERR_INVALID_STATE (docs/API.md, "Lua
+-- versions").
+-- (`make lint` checks lua/ against what every Lua has: luacheck's std "min".)
+local unpack = table.unpack or unpack -- luacheck: ignore 113 143
+-- luacheck: push ignore 143
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
+-- luacheck: pop
+local tointeger = math.tointeger or function(n) -- luacheck: ignore 143
+  if n == math.floor(n) and n > -2 ^ 53 and n < 2 ^ 53 then return n end
+end
+local isyieldable = coroutine.isyieldable or function() return true end -- luacheck: ignore 143
+local function running()
+  local co, main = coroutine.running()
+  return co, main or co == nil
+end
+
 -- Resumes co; an error inside it leaves dgram.run() with the coroutine's traceback.
 local function resume(co, ...)
   local ok, err = coroutine.resume(co, ...)
@@ -62,12 +81,12 @@ end
 
 -- The running coroutine, if a waiting call made now could yield to the loop.
 local function current(what)
-  local co, main = coroutine.running()
+  local co, main = running()
   if main then
     error(core.error("ERR_INVALID_STATE", what .. " must be called inside a coroutine "
       .. "(see dgram.spawn)"), 3)
   end
-  if not coroutine.isyieldable() then
+  if not isyieldable() then
     error(core.error("ERR_INVALID_STATE", what .. " cannot wait here: the coroutine "
       .. "cannot yield (inside a metamethod such as __gc, a function called by C such as "
       .. "a table.sort comparator, or a dgram callback); call it from the coroutine's own "
@@ -89,8 +108,8 @@ function M.spawn(fn, ...)
     return fn(...)
   end)
   armed[co] = token
-  local args = table.pack(...)
-  core.nextTick(function() wake(co, token, table.unpack(args, 1, args.n)) end)
+  local args = pack(...)
+  core.nextTick(function() wake(co, token, unpack(args, 1, args.n)) end)
   return co
 end
 
@@ -119,7 +138,7 @@ local function check_limit(options, name)
       ('The "options.%s" property must be of type number. Received %s'):format(name,
         type(n))), 4)
   end
-  local limit = math.tointeger(n)
+  local limit = tointeger(n)
   if not limit or limit < 1 then
     error(core.error("ERR_OUT_OF_RANGE",
       ('The value of "options.%s" is out of range. It must be an integer >= 1. '
@@ -247,7 +266,7 @@ end
 function M.sendAsync(socket, ...)
   local co = current("socket:sendAsync")
   if not socket_closed(socket) then receive_state(socket) end -- the reply may beat the recv
-  local args = table.pack(...)
+  local args = pack(...)
   local n = args.n
   if type(args[n]) == "function" then n = n - 1 end
   local token = {}
@@ -255,7 +274,7 @@ function M.sendAsync(socket, ...)
     if err then return wake(co, token, nil, err) end
     wake(co, token, bytes)
   end
-  socket:send(table.unpack(args, 1, n + 1)) -- its callback never runs inside send
+  socket:send(unpack(args, 1, n + 1)) -- its callback never runs inside send
   return await(co, token)
 end
 

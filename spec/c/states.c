@@ -17,6 +17,10 @@
 #include <lua.h>
 #include <lualib.h>
 
+#if LUA_VERSION_NUM < 504 /* Lua 5.3, 5.1, LuaJIT: the 5.4 calls this file makes */
+#include "../../src/compat.h"
+#endif
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -15,6 +15,10 @@
 #include <lua.h>
 #include <lualib.h>
 
+#if LUA_VERSION_NUM < 504 /* Lua 5.3, 5.1, LuaJIT: the 5.4 calls this file makes */
+#include "../../src/compat.h"
+#endif
+
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -6,7 +6,7 @@ local H = require("helper")
 -- MemAvailable from /proc/meminfo, in bytes (0 when unknown).
 local function available_memory()
   local f = io.open("/proc/meminfo")
-  local text = f and f:read("a") or ""
+  local text = f and f:read("*a") or ""
   if f then f:close() end
   return (tonumber(text:match("MemAvailable:%s*(%d+) kB")) or 0) * 1024
 end

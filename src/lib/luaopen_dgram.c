@@ -5,6 +5,7 @@
 #include <lualib.h>
 
 #include "../../include/dgram.h"
+#include "../compat.h"
 
 struct embedded_module {
   const char *name;
@@ -14,8 +15,21 @@ struct embedded_module {
 
 extern const struct embedded_module dgram_embedded_modules[]; /* the generated file */
 
-int luaopen_dgram(lua_State *L) {
+/* Pushes package.preload: the registry holds it from Lua 5.3 on, 5.1 in package alone. */
+static void push_preload(lua_State *L) {
+#ifdef LUA_PRELOAD_TABLE
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+#else
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, "_LOADED");
+  lua_getfield(L, -1, "package");
+  luaL_getsubtable(L, -1, "preload");
+  lua_replace(L, -3);
+  lua_pop(L, 1);
+#endif
+}
+
+int luaopen_dgram(lua_State *L) {
+  push_preload(L);
   lua_pushcfunction(L, luaopen_dgram_core);
   lua_setfield(L, -2, "dgram.core");
   for (const struct embedded_module *m = dgram_embedded_modules; m->name != NULL; m++) {

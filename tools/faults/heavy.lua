@@ -116,11 +116,12 @@ end
 -- its callback once with EMFILE (item 4 of issue 10); once descriptors are free again the
 -- same socket sends.
 function H.emfile()
-  -- the sanitizers (make asan) are for lua5.4 only, not for sh
-  local cmd = ("env -u LD_PRELOAD sh -c 'ulimit -n 64 && exec env LD_PRELOAD=%s lua5.4 " ..
-    "tools/faults/emfile_child.lua'"):format(os.getenv("LD_PRELOAD") or "")
+  -- the sanitizers (make asan) are for the Lua under test only, not for sh
+  local cmd = ("env -u LD_PRELOAD sh -c 'ulimit -n 64 && exec env LD_PRELOAD=%s %s " ..
+    "tools/faults/emfile_child.lua'"):format(os.getenv("LD_PRELOAD") or "",
+    os.getenv("LUA") or "lua5.4")
   local p = io.popen(cmd)
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   local new = out:match("new|([^\n]*)") or "child failed: " .. out
   local sent, calls, code, errors = out:match("send|(%a+)|(%d+)|([^|]*)|([^\n]*)")

@@ -50,10 +50,11 @@ A["close-reentry"] = function(F)
     end)
     send_tracked(F, s, "after close")
   elseif r == 5 then
-    do
-      local t <close> = s
+    do -- what `local t <close> = s` does, written so that every Lua loads the fuzzer
+      local t = s
       send_tracked(F, t)
       send_tracked(F, t)
+      debug.getmetatable(t).__close(t)
     end
     send_tracked(F, s)
   elseif r == 6 then
@@ -232,7 +233,7 @@ function A.nonyield(F)
         return a < b
       end)
     else
-      setmetatable({}, { __gc = function() pcall(op) end })
+      V.finalized({}, { __gc = function() pcall(op) end })
       collectgarbage()
     end
     if V.chance(0.3) then send_tracked(F, s) end

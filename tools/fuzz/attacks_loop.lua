@@ -142,7 +142,7 @@ end
 
 local function self_pid()
   local f = io.open("/proc/self/stat")
-  local pid = f and f:read("n")
+  local pid = f and f:read("*n")
   if f then f:close() end
   return pid
 end

@@ -92,11 +92,18 @@ A["meta-send"] = function(F) attack_with(F, V.chance(0.5) and "send" or "connect
 A["meta-bind"] = function(F) attack_with(F, "bind") end
 A["meta-gc"] = function(F) attack_with(F, "gc") end
 
+-- The incremental collector's pause and step multiplier (Lua 5.4's call, or the older one).
+local function incremental(pause, stepmul)
+  if _VERSION == "Lua 5.4" then return collectgarbage("incremental", pause, stepmul) end
+  collectgarbage("setpause", pause)
+  collectgarbage("setstepmul", stepmul)
+end
+
 -- Makes finalizers run as often as possible: every allocation does collection work.
 local function with_eager_gc(fn)
-  collectgarbage("incremental", 1, 1000)
+  incremental(1, 1000)
   local ok, err = pcall(fn)
-  collectgarbage("incremental", 200, 100)
+  incremental(200, _VERSION == "Lua 5.4" and 100 or 200) -- the defaults
   if not ok then error(err, 0) end
 end
 
@@ -112,7 +119,7 @@ local function finalizer_attack(F, act_name)
   local act = actions[act_name]
   with_eager_gc(function()
     for _ = 1, math.random(1, 8) do
-      setmetatable({ sock = s }, { __gc = function(o) act(F, o.sock) end })
+      V.finalized({ sock = s }, { __gc = function(o) act(F, o.sock) end })
     end
     for i = 1, math.random(1, 4) do
       local r = i == 1 and V.chance(0.5) and 1 or math.random(1, 4)
@@ -140,7 +147,7 @@ A["gc-run"] = function(F) finalizer_attack(F, "run") end
 A["gc-exit"] = function(F)
   local dgram = F.dgram
   local s = F:any_socket()
-  F.at_exit[#F.at_exit + 1] = setmetatable({ sock = s }, { __gc = function(o)
+  F.at_exit[#F.at_exit + 1] = V.finalized({ sock = s }, { __gc = function(o)
     if o.sock then pcall(o.sock.send, o.sock, "at exit", 9, "127.0.0.1", function() end) end
     pcall(dgram.setTimeout, 1, function() end)
     local ok, t = pcall(dgram.createSocket, "udp4")

@@ -83,7 +83,10 @@ function E:check_error(err, where)
   end
   local check = "error-object"
   if tostring(err):find("attempt to yield", 1, true) then
-    check = "nonyield-error" -- a coroutine call where it cannot yield (item 6)
+    -- a coroutine call where it cannot yield (item 6); Lua 5.1's own error there, which it
+    -- cannot tell beforehand (no coroutine.isyieldable: docs/API.md, "Lua versions")
+    if not coroutine.isyieldable then return "(lua 5.1 yield)" end
+    check = "nonyield-error"
   elseif where:find("^EventEmitter%.") then
     check = "emitter-error-object" -- item 13
   elseif where == "nextTick" then

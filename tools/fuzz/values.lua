@@ -129,4 +129,15 @@ function V.args(n, extra)
   return t
 end
 
+-- setmetatable(t, mt) whose mt.__gc runs on every Lua: 5.1 and LuaJIT finalize userdata
+-- alone, so there a proxy userdata that t holds calls mt.__gc(t).
+function V.finalized(t, mt)
+  if _VERSION == "Lua 5.1" then
+    local proxy = newproxy(true) -- luacheck: ignore 113
+    getmetatable(proxy).__gc = function() mt.__gc(t) end
+    rawset(t, V, proxy)
+  end
+  return setmetatable(t, mt)
+end
+
 return V

@@ -10,7 +10,7 @@ local PAGE = 4096 -- /proc/self/statm counts pages; x86-64 and arm64 Linux use 4
 function M.rss()
   local f = io.open("/proc/self/statm")
   if not f then return 0 end
-  local _, resident = f:read("n", "n")
+  local _, resident = f:read("*n", "*n")
   f:close()
   return (resident or 0) * PAGE
 end
@@ -43,7 +43,7 @@ function M.echo(dgram, o)
   client:connect(port, "127.0.0.1", function() connected = true end)
   run_until(dgram, 5, function() return connected end)
   local r = { count = count, echoed = 0, lost = 0, samples = 0 }
-  local sent, every = 0, math.max(1000, count // 100)
+  local sent, every = 0, math.max(1000, math.floor(count / 100))
   local warm_at = math.max(every, math.floor(count * (o.warmup or 0.1)))
   local function send_one()
     sent = sent + 1
@@ -104,7 +104,8 @@ local function flood(dgram, port, o)
   local client = bound(dgram)
   local payload = ("f"):rep(o.size)
   -- about 150 KB a turn: what a default receive buffer (208 KB) takes between two reads
-  local sent, peak, burst = 0, M.rss(), o.burst or math.max(1, math.min(200, 150000 // o.size))
+  local sent, peak = 0, M.rss()
+  local burst = o.burst or math.max(1, math.min(200, math.floor(150000 / o.size)))
   local t0 = dgram.now()
   local function turn()
     for _ = 1, math.min(burst, o.count - sent) do
