@@ -5,7 +5,7 @@ source = {
   url = "git+https://github.com/dgram-lua/dgram.git",
 }
 description = {
-  summary = "Node.js's dgram UDP socket API for Lua 5.4, on libuv",
+  summary = "Node.js's dgram UDP socket API for Lua 5.1-5.4 and LuaJIT, on libuv",
   detailed = [[
     UDP sockets with Node's dgram API (createSocket, bind, send, events, multicast,
     connected sockets, block lists, timers) written in C on libuv, plus a coroutine
@@ -23,7 +23,7 @@ description = {
 -- README.md's Platforms section.
 supported_platforms = { "linux", "macosx", "bsd", "windows" }
 dependencies = {
-  "lua >= 5.4, < 5.5",
+  "lua >= 5.1, < 5.5",
 }
 -- libuv >= 1.44 (src/dgram.h stops the build with an #error on an older uv.h).
 external_dependencies = {

@@ -6,7 +6,7 @@ source = {
   tag = "v0.2.0",
 }
 description = {
-  summary = "Node.js's dgram UDP socket API for Lua 5.4, on libuv",
+  summary = "Node.js's dgram UDP socket API for Lua 5.1-5.4 and LuaJIT, on libuv",
   detailed = [[
     UDP sockets with Node's dgram API (createSocket, bind, send, events, multicast,
     connected sockets, block lists, timers) written in C on libuv, plus a coroutine
@@ -23,8 +23,10 @@ description = {
 -- the portable code builds (Windows: make check-windows compiles it) but is untested:
 -- README.md's Platforms section.
 supported_platforms = { "linux", "macosx", "bsd", "windows" }
+-- Lua 5.1 and LuaJIT also need lua-compat53's compat-5.3.h on the include path (Debian:
+-- lua-compat53-dev, in Lua 5.1's include directory; docs/API.md, "Lua versions").
 dependencies = {
-  "lua >= 5.4, < 5.5",
+  "lua >= 5.1, < 5.5",
 }
 -- libuv >= 1.44 (src/dgram.h stops the build with an #error on an older uv.h).
 external_dependencies = {
