@@ -6,6 +6,22 @@ local has_poll = dgram.features.busyPoll
 local NO_POLL = "this build has no busy poll (dgram.features.busyPoll false: not Linux, " ..
   "or PORTABLE=1); 'a build without the busy poll never polls' checks that instead"
 
+-- An echo server and a client that sends "q" again at each answer, `rounds` times; runs
+-- until the last answer and returns how many came.
+local function ping_pong(rounds)
+  local server, port = H.bound("udp4")
+  server:on("message", function(msg, rinfo) server:send(msg, rinfo.port, rinfo.address) end)
+  local client = H.bound("udp4")
+  local got = 0
+  client:on("message", function()
+    got = got + 1
+    if got < rounds then client:send("q", port, "127.0.0.1") end
+  end)
+  client:send("q", port, "127.0.0.1")
+  run_until(function() return got == rounds end, 5000)
+  return got
+end
+
 describe("dgram.setBusyPoll / dgram.getBusyPoll", function()
   local saved
 
@@ -62,17 +78,8 @@ describe("dgram.setBusyPoll / dgram.getBusyPoll", function()
   it("polls after every answered send: each poll finds the answer", function()
     if not has_poll then return pending(NO_POLL) end
     dgram.setBusyPoll(1000000) -- so long that no answer can miss it
-    local server, port = H.bound("udp4")
-    server:on("message", function(msg, rinfo) server:send(msg, rinfo.port, rinfo.address) end)
-    local client = H.bound("udp4")
-    local got = 0
-    client:on("message", function()
-      got = got + 1
-      if got < 20 then client:send("q", port, "127.0.0.1") end
-    end)
-    client:send("q", port, "127.0.0.1")
     local polls0, hits0, skipped0 = dgram.core._private.pollStats()
-    run_until(function() return got == 20 end, 5000)
+    local got = ping_pong(20)
     local polls, hits, skipped = dgram.core._private.pollStats()
     assert.equals(20, got)
     assert.is_true(polls - polls0 >= 20, "one poll per request at least")
@@ -112,17 +119,7 @@ describe("dgram.setBusyPoll / dgram.getBusyPoll", function()
       assert.equals(0, saved)
       dgram.setBusyPoll(1000000)
       assert.equals(0, dgram.getBusyPoll())
-      local server, port = H.bound("udp4")
-      server:on("message", function(msg, rinfo) server:send(msg, rinfo.port, rinfo.address) end)
-      local client = H.bound("udp4")
-      local got = 0
-      client:on("message", function()
-        got = got + 1
-        if got < 20 then client:send("q", port, "127.0.0.1") end
-      end)
-      client:send("q", port, "127.0.0.1")
-      run_until(function() return got == 20 end, 5000)
-      assert.equals(20, got)
+      assert.equals(20, ping_pong(20))
       assert.same({ 0, 0, 0 }, { dgram.core._private.pollStats() })
     end)
 

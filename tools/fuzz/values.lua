@@ -129,15 +129,8 @@ function V.args(n, extra)
   return t
 end
 
--- setmetatable(t, mt) whose mt.__gc runs on every Lua: 5.1 and LuaJIT finalize userdata
--- alone, so there a proxy userdata that t holds calls mt.__gc(t).
-function V.finalized(t, mt)
-  if _VERSION == "Lua 5.1" then
-    local proxy = newproxy(true) -- luacheck: ignore 113
-    getmetatable(proxy).__gc = function() mt.__gc(t) end
-    rawset(t, V, proxy)
-  end
-  return setmetatable(t, mt)
-end
+-- setmetatable(t, mt) whose mt.__gc runs on every Lua (spec/gcmodes.lua: on 5.1 and
+-- LuaJIT, a proxy userdata that t holds calls mt.__gc(t)).
+V.finalized = require("gcmodes").setmetatable
 
 return V
