@@ -1,4 +1,4 @@
--- dgram: Node.js's dgram UDP sockets for Lua 5.4.
+-- dgram: Node.js's dgram UDP sockets for Lua (5.1 to 5.4, LuaJIT).
 --
 -- The socket a script holds is the C core's userdata; this wrapper adds the
 -- EventEmitter methods to its metatable and the callback forms of bind, close and
