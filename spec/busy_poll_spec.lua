@@ -105,8 +105,12 @@ describe("dgram.setBusyPoll / dgram.getBusyPoll", function()
     local polls, hits, skipped = dgram.core._private.pollStats()
     assert.equals(60, ticks)
     assert.equals(hits0, hits) -- nothing ever came
-    assert.is_true(polls - polls0 <= 12, ("polls: %d"):format(polls - polls0))
-    assert.is_true(skipped - skipped0 >= 40, ("skipped: %d"):format(skipped - skipped0))
+    -- Each miss past the grace doubles the turns skipped: of the 60 turns that sent, the
+    -- ones with a timer already due are not counted (many, on a slow machine or under
+    -- valgrind), the others are mostly skipped.
+    local polled, skips = polls - polls0, skipped - skipped0
+    assert.is_true(polled >= 3 and polled <= 12, ("polls: %d"):format(polled))
+    assert.is_true(skips > 2 * polled, ("skipped: %d, polls: %d"):format(skips, polled))
     client:close()
   end)
 
