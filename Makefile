@@ -227,7 +227,8 @@ SOAK_COUNT ?= 10000000
 SOAK_FLOOD ?= 2000000
 soak: deps
 	@$(MAKE) --no-print-directory all
-	@LUA_PATH='$(LUA_PATH_DEV)' $(LUA) tools/soak.lua --count $(SOAK_COUNT) --flood $(SOAK_FLOOD)
+	@LUA_PATH='$(LUA_PATH_DEV)' LUA_INIT='$(if $(filter lua5.1 luajit,$(LUA)),@spec/compat.lua)' \
+	  $(LUA) tools/soak.lua --count $(SOAK_COUNT) --flood $(SOAK_FLOOD)
 
 faults: deps
 	@$(MAKE) --no-print-directory all

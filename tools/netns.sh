@@ -8,6 +8,9 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 export LUA_PATH="./lua/?.lua;./lua/?/init.lua;./spec/?.lua;./tools/?.lua;;"
 export LUA_CPATH="./${DGRAM_BUILD:-build}/?.so;;" # the Makefile's build of $LUA
+# The tools use the specs' 5.2/5.3 idioms: on Lua 5.1 and LuaJIT they come from
+# spec/compat.lua (as in spec/run.sh).
+case ${LUA:-} in lua5.1 | luajit) export LUA_INIT="@$PWD/spec/compat.lua" ;; esac
 if [ "${1:-}" = "--asan" ]; then
   shift
   export LUA_CPATH="./${DGRAM_BUILD:-build}/asan/?.so;;"
