@@ -134,8 +134,11 @@ typedef struct dgram_loop {
 } dgram_loop;
 
 void loop_add_hooks(dgram_loop *loop, const loop_hooks *hooks);
-/* Closes every open handle of `type` with `on_close` (for close_handles hooks). */
-void loop_close_handles(dgram_loop *loop, uv_handle_type type, uv_close_cb on_close);
+/* The close callback of a malloc'd handle: frees it, touching nothing else. */
+void loop_free_handle(uv_handle_t *h);
+/* Closes and frees every open handle of `type` (for close_handles hooks: the state is
+ * closing, so the handles' owners are not told, and may be freed already). */
+void loop_close_handles(dgram_loop *loop, uv_handle_type type);
 dgram_loop *loop_get(lua_State *L);
 void loop_open(lua_State *L);
 /* Pushes nothing; stores up to 4 Lua values taken from the stack top (nvalues of them:
@@ -243,8 +246,8 @@ void socket_push(lua_State *L, dgram_socket *s);
 void socket_on_close(uv_handle_t *h);
 /* Emits `ev` with the nargs values on the stack top (popped); the socket is at sidx. */
 void socket_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs);
-/* Calls the socket's tap, if it has one, with the nargs values on the stack top (left
- * there): tap(msg, rinfo) for a datagram, tap() for 'close'. */
+/* Calls the socket's tap, if it has one, with the nargs values on the stack top (popped):
+ * tap(msg, rinfo) for a datagram, tap() for 'close'. */
 void socket_call_tap(lua_State *L, dgram_socket *s, int sidx, int nargs);
 /* Queues `ev` for a later loop turn; pops nargs (0..2) values. */
 void socket_defer_emit(lua_State *L, dgram_socket *s, int sidx, int ev, int nargs);

@@ -522,19 +522,17 @@ void loop_free_req(dgram_loop *loop, void *req) {
 
 /* ---- the loop's lifetime ----------------------------------------------------------- */
 
-struct close_by_type {
-  uv_handle_type type;
-  uv_close_cb on_close;
-};
-
-static void close_of_type(uv_handle_t *h, void *arg) {
-  const struct close_by_type *c = arg;
-  if (h->type == c->type && !uv_is_closing(h)) uv_close(h, c->on_close);
+void loop_free_handle(uv_handle_t *h) {
+  free(h);
 }
 
-void loop_close_handles(dgram_loop *loop, uv_handle_type type, uv_close_cb on_close) {
-  struct close_by_type c = {type, on_close};
-  uv_walk(&loop->uv, close_of_type, &c);
+static void close_of_type(uv_handle_t *h, void *arg) {
+  if (h->type == *(const uv_handle_type *)arg && !uv_is_closing(h))
+    uv_close(h, loop_free_handle);
+}
+
+void loop_close_handles(dgram_loop *loop, uv_handle_type type) {
+  uv_walk(&loop->uv, close_of_type, &type);
 }
 
 /* The loop's own handles (idle, check, prepare) are part of it: nothing to free. */

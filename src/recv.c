@@ -103,7 +103,8 @@ void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sock
     if (listened || tapped) {
       lua_pushlstring(L, buf->base, (size_t)n);
       push_rinfo(L, s, sidx, a, n);
-      if (tapped) { /* handler, msg, rinfo -> msg, rinfo, handler, msg, rinfo */
+      if (listened &&
+          tapped) { /* handler, msg, rinfo -> msg, rinfo, handler, msg, rinfo */
         lua_pushvalue(L, -2);
         lua_pushvalue(L, -2);
         lua_rotate(L, -5, 2);
@@ -111,7 +112,7 @@ void recv_on_data(uv_udp_t *h, ssize_t n, const uv_buf_t *buf, const struct sock
       if (listened)
         loop_call(L, s->loop, 2); /* deferred to the next run if the loop is stopping */
       else
-        lua_pop(L, 3);
+        lua_remove(L, -3);                        /* the nil handler */
       if (tapped) socket_call_tap(L, s, sidx, 2); /* after the listener */
     }
   }

@@ -104,16 +104,12 @@ static void signal_fire(uv_signal_t *h, int signum) {
   lua_pop(L, 1);
 }
 
-static void signal_free_handle(uv_handle_t *h) {
-  free(h);
-}
-
 static void signal_stop_handle(lua_State *L, dgram_signal *sg) {
   if (sg->handle == NULL) return;
   if (sg->handle->signum == SIGINT && sg->loop->signals != NULL)
     sg->loop->signals->watching_sigint--;
   sg->handle->data = NULL;
-  uv_close((uv_handle_t *)sg->handle, signal_free_handle);
+  uv_close((uv_handle_t *)sg->handle, loop_free_handle);
   sg->handle = NULL;
   if (L != NULL) {
     luaL_unref(L, LUA_REGISTRYINDEX, sg->self_ref);
@@ -158,7 +154,7 @@ static int signal_on(lua_State *L) {
   h->data = sg;
   int rc = uv_signal_start(h, signal_fire, signum);
   if (rc != 0) {
-    uv_close((uv_handle_t *)h, signal_free_handle);
+    uv_close((uv_handle_t *)h, loop_free_handle);
     return raise_uv_error(L, rc, "signal", NULL, -1);
   }
   sg->handle = h;
@@ -196,7 +192,7 @@ static void signal_close_one(uv_handle_t *h, void *arg) {
   if (loop->signals != NULL && h == (uv_handle_t *)&loop->signals->interrupt)
     uv_close(h, NULL);
   else
-    uv_close(h, signal_free_handle);
+    uv_close(h, loop_free_handle);
 }
 
 static void signal_close_handles(dgram_loop *loop) {

@@ -104,10 +104,12 @@ static void set_handler(lua_State *L, int sidx, int ev);
 /* The tap is the coroutine style's own way to hear of datagrams and of the close
  * (coro.lua): no listener, so removeAllListeners() cannot strand a coroutine in recv. */
 void socket_call_tap(lua_State *L, dgram_socket *s, int sidx, int nargs) {
-  if (!s->tapped) return;
+  if (!s->tapped) {
+    lua_pop(L, nargs);
+    return;
+  }
   lua_getiuservalue(L, sidx, UV_TAP);
-  for (int i = 0; i < nargs; i++)
-    lua_pushvalue(L, -1 - nargs);
+  lua_insert(L, -1 - nargs);
   loop_call(L, s->loop, nargs);
 }
 
@@ -376,16 +378,12 @@ static int socket_tostring(lua_State *L) {
   return 1;
 }
 
-static void socket_free_handle(uv_handle_t *h) {
-  free(h);
-}
-
 /* The state is closing: every socket handle left is closed and freed with the loop,
  * without touching its socket. A socket made by a finalizer then is never finalized, and
  * one whose __gc failed (a finalizer at a full stack is skipped, with a warning) is
  * already freed: socket_check marks a socket closed once its loop is. */
 static void socket_close_handles(dgram_loop *loop) {
-  loop_close_handles(loop, UV_UDP, socket_free_handle);
+  loop_close_handles(loop, UV_UDP);
 }
 
 void socket_register(lua_State *L) {

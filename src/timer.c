@@ -41,10 +41,6 @@ static void fixed_advance(dgram_timer *t) {
   fixed_arm(t);
 }
 
-static void timer_free_handle(uv_handle_t *h) {
-  free(h);
-}
-
 static void timer_release(lua_State *L, dgram_timer *t) {
   luaL_unref(L, LUA_REGISTRYINDEX, t->self_ref);
   t->self_ref = LUA_NOREF;
@@ -202,7 +198,7 @@ static int timer_gc(lua_State *L) {
     if (uv_is_active((uv_handle_t *)t->handle) && uv_has_ref((uv_handle_t *)t->handle))
       t->loop->timer_left = 1;
     t->handle->data = NULL;
-    uv_close((uv_handle_t *)t->handle, timer_free_handle);
+    uv_close((uv_handle_t *)t->handle, loop_free_handle);
     t->handle = NULL;
   }
   return 0;
@@ -211,7 +207,7 @@ static int timer_gc(lua_State *L) {
 /* A timer made by a finalizer while the state closes is never finalized: its handle is
  * closed and freed with the loop. */
 static void timer_close_handles(dgram_loop *loop) {
-  loop_close_handles(loop, UV_TIMER, timer_free_handle);
+  loop_close_handles(loop, UV_TIMER);
 }
 
 void timer_register(lua_State *L) {

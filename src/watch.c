@@ -13,14 +13,10 @@ typedef struct dgram_watch {
   int self_ref; /* registry anchor while watching */
 } dgram_watch;
 
-static void watch_free_handle(uv_handle_t *h) {
-  free(h);
-}
-
 static void watch_stop_handle(lua_State *L, dgram_watch *w) {
   if (w->handle == NULL) return;
   w->handle->data = NULL;
-  uv_close((uv_handle_t *)w->handle, watch_free_handle);
+  uv_close((uv_handle_t *)w->handle, loop_free_handle);
   w->handle = NULL;
   if (L != NULL) {
     luaL_unref(L, LUA_REGISTRYINDEX, w->self_ref);
@@ -95,7 +91,7 @@ static int watch_start(lua_State *L) {
   if (rc == 0) {
     h->data = w;
     rc = uv_poll_start(h, events, watch_ready);
-    if (rc != 0) uv_close((uv_handle_t *)h, watch_free_handle);
+    if (rc != 0) uv_close((uv_handle_t *)h, loop_free_handle);
   } else {
     free(h);
   }
@@ -146,7 +142,7 @@ static int watch_gc(lua_State *L) {
 /* A watch made by a finalizer while the state closes is never finalized: its handle is
  * closed and freed with the loop. */
 static void watch_close_handles(dgram_loop *loop) {
-  loop_close_handles(loop, UV_POLL, watch_free_handle);
+  loop_close_handles(loop, UV_POLL);
 }
 
 void watch_register(lua_State *L) {
