@@ -185,30 +185,26 @@ local function dequeue(st)
   return item[1], item[2]
 end
 
-local function new_receive_state(socket)
-  local limit = limits[socket]
-  local st = { queue = {}, head = 1, tail = 0, bytes = 0, waiters = {}, dropped = 0,
-               limit = limit and limit.count or DEFAULT_QUEUE,
-               byte_limit = limit and limit.bytes or DEFAULT_QUEUE_BYTES }
-  st.on_message = function(msg, rinfo)
-    -- The oldest wait still armed gets it; waits given up are skipped.
-    while st.waiters[1] do
-      local waiter = table.remove(st.waiters, 1)
-      if waiter.timer then core.clearTimeout(waiter.timer) end
-      if wake(waiter.co, waiter, msg, rinfo) then return end
-    end
-    enqueue(st, msg, rinfo)
+-- A datagram: the oldest wait still armed gets it (waits given up are skipped), else the
+-- queue.
+local function on_message(st, msg, rinfo)
+  while st.waiters[1] do
+    local waiter = table.remove(st.waiters, 1)
+    if waiter.timer then core.clearTimeout(waiter.timer) end
+    if wake(waiter.co, waiter, msg, rinfo) then return end
   end
-  st.on_close = function()
-    local waiters = st.waiters
-    st.waiters = {}
-    -- One loop callback each, so that an error in one coroutine strands no other.
-    for _, w in ipairs(waiters) do
-      if w.timer then core.clearTimeout(w.timer) end
-      core.nextTick(function() wake(w.co, w, nil, not_running()) end)
-    end
+  enqueue(st, msg, rinfo)
+end
+
+-- The close: every wait ends with NOT_RUNNING, one loop callback each, so that an error in
+-- one coroutine strands no other.
+local function on_close(st)
+  local waiters = st.waiters
+  st.waiters = {}
+  for _, w in ipairs(waiters) do
+    if w.timer then core.clearTimeout(w.timer) end
+    core.nextTick(function() wake(w.co, w, nil, not_running()) end)
   end
-  return st
 end
 
 -- The receive state hears of datagrams and of the close through the socket's tap, not
@@ -216,10 +212,13 @@ end
 local function receive_state(socket)
   local st = states[socket]
   if st then return st end
-  st = new_receive_state(socket)
+  local limit = limits[socket]
+  st = { queue = {}, head = 1, tail = 0, bytes = 0, waiters = {}, dropped = 0,
+         limit = limit and limit.count or DEFAULT_QUEUE,
+         byte_limit = limit and limit.bytes or DEFAULT_QUEUE_BYTES }
   set_tap(socket, function(msg, rinfo)
-    if msg == nil then return st.on_close() end
-    st.on_message(msg, rinfo)
+    if msg == nil then return on_close(st) end
+    on_message(st, msg, rinfo)
   end)
   states[socket] = st
   return st
